@@ -1,0 +1,156 @@
+"""The `gradstep` command: argument parsing and dispatch.
+
+Start-up must stay fast (`gradstep --version` in well under 0.3 s), so this
+module imports only the standard library. Each sub-command lives in
+`tui.commands.<name>` and is imported only when it runs: those pull in torch,
+textual or rich as they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from tui import __version__
+from tui.errors import EXIT_BAD_INPUT, GradstepError
+
+COMMANDS = ("run", "lesson", "lessons", "record", "replay", "show", "export", "devices", "diff")
+
+# sub-command -> (module under tui.commands, function in it)
+_HANDLERS = {
+    "picker": ("app", "picker"),
+    "run": ("app", "run"),
+    "lesson": ("app", "lesson"),
+    "replay": ("app", "replay"),
+    "lessons": ("lessons", "main"),
+    "record": ("record", "main"),
+    "show": ("show", "main"),
+    "export": ("export", "main"),
+    "devices": ("devices", "main"),
+    "diff": ("diff", "main"),
+}
+
+DEVICE_HELP = "run the script on this device: cpu, cuda, cuda:N or mps (default: cpu)"
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", metavar="DEVICE", help=DEVICE_HELP)
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="end the run with a 'limit' step after N steps (default: 100000)",
+    )
+    parser.add_argument(
+        "--break",
+        dest="breakpoints",
+        type=int,
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a breakpoint on this line of the script (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradstep",
+        description=(
+            "Step through a PyTorch script one keystroke at a time: backprop, optimize, reset. "
+            "`gradstep SCRIPT` opens the debugger on a script; `gradstep` alone opens the lessons."
+        ),
+        epilog=(
+            "exit codes: 0 success; 1 the script raised (record) or differences found (diff); "
+            "2 bad input; 3 Graphviz missing for an image export"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"gradstep {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="open the debugger on a script (same as `gradstep SCRIPT`)")
+    run.add_argument("script", metavar="SCRIPT", help="a Python script that uses PyTorch")
+    _add_run_options(run)
+
+    lesson = commands.add_parser("lesson", help="open a lesson of the course by id (`03` or `03-sgd-to-15`)")
+    lesson.add_argument("lesson_id", metavar="ID")
+    _add_run_options(lesson)
+
+    lessons = commands.add_parser("lessons", help="list the lessons")
+    lessons.add_argument("--json", action="store_true", help="print a JSON list of {id, title, summary, path}")
+
+    record = commands.add_parser("record", help="run a script or lesson headless and write a .gstep recording")
+    record.add_argument("script", metavar="SCRIPT", help="a script path, or a lesson id")
+    record.add_argument("-o", "--output", required=True, metavar="FILE.gstep", help="where to write the recording")
+    _add_run_options(record)
+    record.add_argument(
+        "--breaks-only",
+        action="store_true",
+        help="keep steps only at breakpoints and the end; run at native speed in between",
+    )
+
+    replay = commands.add_parser("replay", help="open a recording in the debugger (runs no code)")
+    replay.add_argument("recording", metavar="FILE.gstep")
+
+    show = commands.add_parser("show", help="print the state at one step of a recording")
+    show.add_argument("recording", metavar="FILE.gstep")
+    which = show.add_mutually_exclusive_group()
+    which.add_argument("--step", type=int, metavar="N", help="the step to show (0-based; default: the last)")
+    which.add_argument("--last", action="store_true", help="show the last step (the default)")
+    which.add_argument("--timeline", action="store_true", help="one entry per step instead of one state")
+    show.add_argument("--json", action="store_true", help="print JSON (the format is documented in the README)")
+
+    export = commands.add_parser("export", help="draw the autograd graph at a step as svg, png, pdf or dot")
+    export.add_argument("source", metavar="SCRIPT_OR_RECORDING")
+    export.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    export.add_argument("--step", type=int, metavar="N", help="the step to draw (default: the last)")
+    export.add_argument("--tensor", metavar="NAME", help="the tensor whose graph to draw (default: the latest loss)")
+    export.add_argument("--format", choices=("svg", "png", "pdf", "dot"), help="default: from OUT's suffix, else svg")
+    export.add_argument("--no-values", action="store_true", help="leave values and grads off the nodes")
+    export.add_argument("--show-attrs", action="store_true", help="torchviz's show_attrs: saved attributes")
+    export.add_argument("--show-saved", action="store_true", help="torchviz's show_saved: saved tensors")
+    export.add_argument(
+        "--all-steps",
+        action="store_true",
+        help="one numbered image per backward sub-step (a flip-book of the gradient flowing back)",
+    )
+    _add_run_options(export)
+
+    devices = commands.add_parser("devices", help="list cpu, cuda:N and mps, and whether each can be used")
+    devices.add_argument("--json", action="store_true", help='print [{"name", "available", "reason", "details"}]')
+
+    diff = commands.add_parser("diff", help="compare two recordings step by step")
+    diff.add_argument("a", metavar="A.gstep")
+    diff.add_argument("b", metavar="B.gstep")
+    diff.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (default: 1e-5)")
+    diff.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance (default: 1e-6)")
+    return parser
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """`gradstep SCRIPT ...` means `gradstep run SCRIPT ...`."""
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        return ["run", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run one sub-command, and return its exit code."""
+    args = build_parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    command = args.command or "picker"
+    module_name, function_name = _HANDLERS[command]
+    try:
+        module = importlib.import_module(f"tui.commands.{module_name}")
+        return int(getattr(module, function_name)(args) or 0)
+    except GradstepError as error:
+        print(f"gradstep: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("gradstep: interrupted", file=sys.stderr)
+        return 130
+    except ImportError as error:
+        # A missing dependency (say, torch for a live run) is the user's setup, not a crash.
+        print(f"gradstep: error: {error} (is gradstep installed with its dependencies?)", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,1 @@
+"""The Textual app. It renders Steps and never imports torch."""
