@@ -22,9 +22,6 @@ PHASES = ("forward", "backprop", "optimize", "reset")
 # JSON we write stays strict.
 Values = Union[float, int, bool, str, tuple]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
 def freeze_values(values: Any) -> Values:
     """Turn nested lists (from JSON or tolist()) into nested tuples."""
     if isinstance(values, list | tuple):
@@ -404,8 +401,8 @@ class Step:
     depth: int = 0
     loop_line: int | None = None
     iteration: int | None = None
-    tensors: Mapping[str, TensorView] = field(default=_EMPTY)
-    scalars: Mapping[str, Any] = field(default=_EMPTY)
+    tensors: Mapping[str, TensorView] = field(default_factory=dict)
+    scalars: Mapping[str, Any] = field(default_factory=dict)
     graph: Graph | None = None
     node: NodeEvent | None = None
     update: ParamUpdate | None = None
