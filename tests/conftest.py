@@ -1,0 +1,23 @@
+"""Fixtures shared by every test: the seed example scripts and a clean working directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).parent / "scripts"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def script(tmp_path: Path):
+    """Copy a script from tests/scripts into tmp_path and return its path: `script("seed_sgd.py")`."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copy(SCRIPTS / name, target)
+        return target
+
+    return copy

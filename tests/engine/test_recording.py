@@ -1,0 +1,163 @@
+"""The .gstep format: round trips, deduplication, and rejection of bad files with a clear message."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tui.engine.model import Graph, GraphNode, Header, NodeEvent, Step, TensorView
+from tui.engine.recording import FORMAT_VERSION, RecordingWriter, load_recording, write_recording
+from tui.errors import RecordingError
+
+SCHEMA = Path(__file__).parents[2] / "assets" / "recording.schema.json"
+
+
+def scalar(value: float, *, grad: float | None = None, version: int = 0) -> TensorView:
+    return TensorView(
+        shape=(),
+        dtype="float32",
+        device="cpu",
+        requires_grad=True,
+        is_leaf=True,
+        grad_fn=None,
+        version=version,
+        value=value,
+        has_grad=grad is not None,
+        grad=grad,
+    )
+
+
+def header() -> Header:
+    return Header(
+        format_version=FORMAT_VERSION,
+        gradstep="0.1.0",
+        torch="2.13.0",
+        python="3.11.7",
+        device="cpu",
+        device_name=None,
+        script="seed.py",
+        source="import torch\nvar_1 = torch.tensor(3.0)\n",
+        created="2026-11-22T00:00:00+00:00",
+    )
+
+
+GRAPH = Graph(
+    nodes=(
+        GraphNode(id=0, name="MulBackward0", attrs=(("other", "4.0"),), next=(1,)),
+        GraphNode(id=1, name="AccumulateGrad", leaf="var_1", variable=scalar(3.0)),
+    ),
+    roots=(("loss", 0),),
+)
+
+
+def steps(count: int) -> list[Step]:
+    """A run where var_1 changes at every step and var_2 never does."""
+    var_2 = scalar(4.0)
+    return [
+        Step(
+            index=index,
+            kind="line" if index % 2 == 0 else "backward",
+            phase="forward",
+            line=index + 1,
+            tensors={"var_1": scalar(3.0 + index, version=index), "var_2": var_2},
+            graph=GRAPH,
+            node=NodeEvent(node_id=0, name="MulBackward0", grad_outputs=(scalar(1.0),)) if index % 2 else None,
+            output=f"line {index}\n",
+        )
+        for index in range(count)
+    ]
+
+
+def test_round_trip_keeps_every_step_equal(tmp_path: Path) -> None:
+    # GIVEN steps with tensors, a graph and a node event
+    original = steps(6)
+    path = tmp_path / "run.gstep"
+    # WHEN they are written and loaded back
+    write_recording(path, header(), original)
+    loaded = load_recording(path)
+    # THEN the header and every step come back equal
+    assert loaded.header == header()
+    assert loaded.steps == tuple(original)
+    assert loaded.steps[3].tensors["var_1"].value == 6.0
+
+
+def test_unchanged_values_are_stored_once(tmp_path: Path) -> None:
+    path = tmp_path / "run.gstep"
+    write_recording(path, header(), steps(50))
+    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    step_lines = [record for record in records if record.get("t") == "step"]
+    assert sum("var_2" in record["set"] for record in step_lines) == 1
+    assert sum("var_1" in record["set"] for record in step_lines) == 50
+    assert sum(record.get("t") == "graph" for record in records) == 1
+
+
+def test_every_line_matches_the_schema(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    path = tmp_path / "run.gstep"
+    write_recording(path, header(), steps(4))
+    for line in gzip.open(path, "rt"):
+        jsonschema.validate(json.loads(line), schema)
+
+
+def test_writer_closes_with_trailer_when_the_body_raises(tmp_path: Path) -> None:
+    path = tmp_path / "run.gstep"
+    with pytest.raises(RuntimeError):
+        with RecordingWriter(path, header()) as writer:
+            for step in steps(3):
+                writer.append(step)
+            raise RuntimeError("the script blew up")
+    assert len(load_recording(path).steps) == 3
+
+
+def test_non_finite_statistics_stay_strict_json(tmp_path: Path) -> None:
+    path = tmp_path / "run.gstep"
+    step = Step(index=0, kind="end", scalars={"opt.lr": float("nan")})
+    write_recording(path, header(), [step])
+    assert load_recording(path).steps[0].scalars["opt.lr"] == "nan"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p, good: p.write_bytes(good[: len(good) // 2]), "truncated"),
+        (lambda p, good: p.write_bytes(os.urandom(4096)), "not a gradstep recording"),
+        (lambda p, good: p.write_text("print('hello')\n"), "not a gradstep recording"),
+        (lambda p, good: p.write_bytes(gzip.compress(b'{"format": "something-else"}\n')), "not a gradstep"),
+        (lambda p, good: p.write_bytes(gzip.compress(b"")), "empty"),
+    ],
+    ids=["truncated", "random-bytes", "text-file", "foreign-json", "empty"],
+)
+def test_bad_files_are_rejected_with_a_reason(tmp_path: Path, make, message: str) -> None:
+    good_path = tmp_path / "good.gstep"
+    write_recording(good_path, header(), steps(40))
+    bad = tmp_path / "bad.gstep"
+    make(bad, good_path.read_bytes())
+    with pytest.raises(RecordingError, match=message):
+        load_recording(bad)
+
+
+def test_a_recording_without_its_trailer_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "cut.gstep"
+    write_recording(path, header(), steps(3))
+    lines = gzip.open(path, "rb").read().splitlines(keepends=True)
+    path.write_bytes(gzip.compress(b"".join(lines[:-1])))
+    with pytest.raises(RecordingError, match="truncated"):
+        load_recording(path)
+
+
+def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "future.gstep"
+    future = {**header().to_json(), "format_version": FORMAT_VERSION + 1}
+    path.write_bytes(gzip.compress((json.dumps(future) + "\n" + '{"t": "end", "steps": 0}\n').encode()))
+    with pytest.raises(RecordingError, match="newer gradstep"):
+        load_recording(path)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="no such recording"):
+        load_recording(tmp_path / "nowhere.gstep")

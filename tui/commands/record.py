@@ -1,0 +1,98 @@
+"""`gradstep record SCRIPT -o FILE.gstep`: run a script headless and write every step."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tui.engine.model import Step
+from tui.engine.recording import RecordingWriter
+from tui.errors import EXIT_OK, EXIT_SCRIPT_RAISED, BadInput
+
+
+def resolve_script(name: str) -> Path:
+    """A script path, or a lesson id such as `03` or `03-sgd-to-15`."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.suffix != ".py" and not path.parent.parts:
+        from tui.lessons import find_lesson  # deferred: only lesson ids need the lesson index
+
+        return find_lesson(name).path
+    raise BadInput(f"no such script: {name}")
+
+
+class Progress:
+    """A Rich progress line on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, script: Path) -> None:
+        self.script = script.name
+        self.count = 0
+        self._last = 0.0
+        self._live = None
+        if sys.stderr.isatty():
+            # Rich is imported only for the interactive progress bar.
+            from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._live = RichProgress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+            )
+            self._task = self._live.add_task(f"recording {self.script}", total=None)
+            self._live.start()
+
+    def update(self, step: Step) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self._last < (0.1 if self._live else 5.0):
+            return
+        self._last = now
+        description = f"recording {self.script}: {self.count} steps, line {step.line}"
+        if self._live is not None:
+            self._live.update(self._task, description=description)
+        else:
+            print(description, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+
+def main(args: argparse.Namespace) -> int:
+    """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
+    from tui.engine.session import Session  # deferred: the engine imports torch
+
+    script = resolve_script(args.script)
+    writer: RecordingWriter | None = None
+    progress = Progress(script)
+
+    def on_step(step: Step) -> None:
+        assert writer is not None
+        writer.append(step)
+        progress.update(step)
+
+    session = Session(
+        script,
+        on_step=on_step,
+        mode="breaks-only" if args.breaks_only else "record",
+        max_steps=args.max_steps,
+        breakpoints=args.breakpoints,
+        device=args.device,
+    )
+    try:
+        with RecordingWriter(args.output, session.header) as writer:
+            result = session.run()
+    finally:
+        progress.close()
+    print(f"wrote {args.output}: {result.steps} steps ({result.status})")
+    if result.status == "raised" and result.exception is not None:
+        error = result.exception
+        print(
+            f"gradstep: the script raised {error.type}: {error.message} (line {error.line})",
+            file=sys.stderr,
+        )
+        return EXIT_SCRIPT_RAISED
+    if result.status == "limit":
+        print(f"gradstep: stopped at the step limit ({args.max_steps} steps)", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,115 @@
+"""`gradstep show FILE [--step N | --last | --timeline] [--json]`: print a recording, never run it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tui.engine.model import Step
+from tui.engine.recording import Recording, load_recording
+from tui.engine.showjson import output_until, state_json, timeline_json
+from tui.errors import BadInput
+from tui.formatting import format_grad, format_shape, format_value
+
+
+def _pick(recording: Recording, step: int | None) -> int:
+    count = len(recording.steps)
+    if count == 0:
+        raise BadInput("the recording holds no steps")
+    if step is None:
+        return count - 1
+    if not 0 <= step < count:
+        raise BadInput(f"no step {step}: the recording has steps 0 to {count - 1}")
+    return step
+
+
+def _source_line(recording: Recording, line: int | None) -> str:
+    lines = recording.header.source.splitlines()
+    if line is None or not 1 <= line <= len(lines):
+        return ""
+    return lines[line - 1].strip()
+
+
+def _print_state(recording: Recording, index: int) -> None:
+    # Rich is imported here, not at module level: `show --json` does not need it.
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    step: Step = recording.steps[index]
+    where = f"line {step.line}" if step.line is not None else "no line"
+    if step.iteration is not None:
+        where += f", iteration {step.iteration} of the loop at line {step.loop_line}"
+    console.print(
+        f"[bold]step {step.index}[/] of {len(recording.steps)}  ·  {step.kind}  ·  "
+        f"phase [bold]{step.phase or '-'}[/]  ·  {where}"
+    )
+    if step.line is not None:
+        console.print(f"  [dim]{step.line:>4} │[/] {_source_line(recording, step.line)}", highlight=False)
+    if step.node is not None:
+        arrived = ", ".join(format_value(view) if view else "None" for view in step.node.grad_outputs)
+        sent = ", ".join(format_value(view) if view else "None" for view in step.node.grad_inputs)
+        console.print(f"  node [bold]{step.node.name}[/]: grad arrived {arrived}; sent on {sent}")
+        if step.node.leaf:
+            before = format_grad(step.node.grad_before) if step.node.grad_before else "None"
+            after = format_grad(step.node.grad_after) if step.node.grad_after else "None"
+            console.print(f"  {step.node.leaf}.grad: {before} → {after}")
+    if step.update is not None:
+        update = step.update
+        console.print(
+            f"  {update.optimizer} updated [bold]{update.param}[/]: {format_value(update.before)} → "
+            f"{format_value(update.after)} (grad {format_value(update.grad) if update.grad else 'None'})"
+        )
+    if step.exception is not None:
+        error = step.exception
+        console.print(f"  [bold red]{error.type}[/]: {error.message} (line {error.line})", highlight=False)
+    if step.message:
+        console.print(f"  {step.message}")
+    table = Table("name", "shape", "dtype", "device", "value", ".grad", "grad_fn", title=None, expand=False)
+    for name, view in step.tensors.items():
+        table.add_row(
+            name,
+            format_shape(view.shape),
+            view.dtype,
+            view.device,
+            format_value(view, limit=12),
+            format_grad(view, limit=12),
+            view.grad_fn or "",
+        )
+    console.print(table)
+    for key, value in step.scalars.items():
+        console.print(f"  {key} = {value}")
+    output = output_until(recording.steps, index)
+    if output:
+        console.print("[bold]output[/]")
+        console.print(output.rstrip("\n"), markup=False, highlight=False)
+
+
+def _print_timeline(recording: Recording) -> None:
+    from rich.console import Console  # deferred: see _print_state
+    from rich.table import Table
+
+    table = Table("step", "kind", "phase", "line", "iteration", "node")
+    for entry in timeline_json(recording.steps):
+        table.add_row(*("" if entry[key] is None else str(entry[key]) for key in entry))
+    Console().print(table)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print one state, or the timeline, of a recording."""
+    recording = load_recording(args.recording)
+    if args.timeline:
+        if args.json:
+            json.dump(timeline_json(recording.steps), sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            _print_timeline(recording)
+        return 0
+    index = _pick(recording, args.step)
+    if args.json:
+        json.dump(state_json(recording.steps, index), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        _print_state(recording, index)
+    return 0
