@@ -169,7 +169,10 @@ class GraphNode:
     them; `saved` are the saved tensors (None when backward already freed them).
     For an AccumulateGrad node, `leaf` names the tensor it feeds and `variable`
     is that tensor. `next` lists the ids of next_functions in order (None
-    entries of next_functions are skipped).
+    entries of next_functions are skipped). `saved_refs` (parallel to `saved`)
+    and `variable_ref` tell which of these tensors are one and the same tensor
+    object within the graph (equal ints), as torchviz's show_saved draws them
+    as one node; empty / None when the capture did not say.
     """
 
     id: int
@@ -179,9 +182,11 @@ class GraphNode:
     leaf: str | None = None
     variable: TensorView | None = None
     next: tuple[int, ...] = ()
+    saved_refs: tuple[int | None, ...] = ()
+    variable_ref: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "attrs": [[key, text] for key, text in self.attrs],
@@ -190,6 +195,12 @@ class GraphNode:
             "variable": _json_or_none(self.variable),
             "next": list(self.next),
         }
+        # Written only when the capture recorded tensor identities (older files lack them).
+        if self.saved_refs:
+            data["saved_refs"] = list(self.saved_refs)
+        if self.variable_ref is not None:
+            data["variable_ref"] = self.variable_ref
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GraphNode:
@@ -201,6 +212,8 @@ class GraphNode:
             leaf=data.get("leaf"),
             variable=_view_or_none(data.get("variable")),
             next=tuple(int(node_id) for node_id in data.get("next", ())),
+            saved_refs=tuple(None if ref is None else int(ref) for ref in data.get("saved_refs", ())),
+            variable_ref=None if data.get("variable_ref") is None else int(data["variable_ref"]),
         )
 
 
