@@ -1,0 +1,53 @@
+"""Record the example scripts with the real engine, in-process, for the export and diff tests."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+from tests.conftest import SCRIPTS
+from tui.engine.model import Step
+from tui.engine.recording import write_recording
+from tui.engine.session import Session
+
+
+def record_steps(script: Path, *, stop_after: int | None = None) -> tuple[Session, list[Step]]:
+    """Run the script under the engine in record mode; stop soon after step `stop_after` when given."""
+    steps: list[Step] = []
+    session: Session | None = None
+
+    def on_step(step: Step) -> None:
+        steps.append(step)
+        if stop_after is not None and step.index >= stop_after and session is not None:
+            session.stop()
+
+    session = Session(script, on_step=on_step, mode="record")
+    session.run()
+    return session, steps
+
+
+def record_file(script: Path, output: Path, *, stop_after: int | None = None) -> Path:
+    """The script's recording as a .gstep file."""
+    session, steps = record_steps(script, stop_after=stop_after)
+    write_recording(output, session.header, steps)
+    return output
+
+
+@functools.lru_cache(maxsize=1)
+def seed_recording() -> Path:
+    """tests/scripts/seed_sgd.py recorded once per test process, every step."""
+    folder = Path(tempfile.mkdtemp(prefix="gradstep-seed-"))
+    return record_file(SCRIPTS / "seed_sgd.py", folder / "seed.gstep")
+
+
+def first_backward_line(steps: list[Step]) -> Step:
+    """The line step of the first `backward()` (its state is just before the backward runs)."""
+    position = next(index for index, step in enumerate(steps) if step.kind == "backward")
+    return steps[position - 1]
+
+
+def after_first_backward(steps: list[Step]) -> Step:
+    """The first line step after the first backward pass has finished."""
+    position = next(index for index, step in enumerate(steps) if step.kind == "backward")
+    return next(step for step in steps[position:] if step.kind == "line")

@@ -1,0 +1,173 @@
+"""Reading back a graphviz.Digraph's statements, and the passes gradstep adds on top of torchviz.
+
+torchviz draws shapes only. gradstep appends node statements that extend a
+tensor node's label with its value and .grad (as micrograd's drawings do), and
+others that highlight the node backward() is running. Later DOT statements for
+the same node override its attributes, so the torchviz picture underneath is
+untouched. Live drawings (torchviz.make_dot) and drawings from a recording go
+through the same passes, so the two pictures match statement for statement.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from tui.engine.model import NodeEvent, TensorView
+from tui.formatting import format_number, format_values
+
+# Values kept in a label in full up to this many elements; bigger tensors get a summary line.
+LABEL_ELEMENTS = 6
+# A value and a grad share one line when together they are this short.
+ONE_LINE_CHARS = 40
+CURRENT_FILL = "gold"
+DONE_FILL = "palegreen"
+
+# A DOT token as the graphviz package writes it: a bare word or a quoted string (with \" escapes).
+_TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|->|\[|\]|=|[^\s\[\]=";]+)', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One node or edge statement of a Digraph body, with its attributes unquoted."""
+
+    kind: str  # "node" | "edge"
+    names: tuple[str, ...]  # (node,) or (tail, head)
+    attrs: tuple[tuple[str, str], ...]
+
+
+def _unquote(token: str) -> str:
+    if len(token) >= 2 and token[0] == '"' and token[-1] == '"':
+        return token[1:-1].replace('\\"', '"')
+    return token
+
+
+def parse_statement(line: str) -> Statement | None:
+    """Parse one body line the graphviz package wrote (None for graph/node/edge defaults)."""
+    tokens = [match.group(1) for match in _TOKEN.finditer(line.strip())]
+    if not tokens or tokens[0] in ("graph", "node", "edge"):
+        return None
+    if len(tokens) >= 3 and tokens[1] == "->":
+        kind, names, rest = "edge", (_unquote(tokens[0]), _unquote(tokens[2])), tokens[3:]
+    else:
+        kind, names, rest = "node", (_unquote(tokens[0]),), tokens[1:]
+    attrs: list[tuple[str, str]] = []
+    if rest[:1] == ["["]:
+        body = rest[1:-1] if rest[-1:] == ["]"] else rest[1:]
+        for position in range(0, len(body) - 2, 3):
+            key, equals, value = body[position : position + 3]
+            if equals == "=":
+                attrs.append((_unquote(key), _unquote(value)))
+    return Statement(kind, names, tuple(attrs))
+
+
+def statements(body: Iterable[str]) -> list[Statement]:
+    """Every node and edge statement of a Digraph body, in order."""
+    parsed = (parse_statement(line) for line in body)
+    return [statement for statement in parsed if statement is not None]
+
+
+def final_labels(body: Iterable[str]) -> dict[str, str]:
+    """Each node's label as Graphviz will show it (the last statement that sets it wins), in first-seen order."""
+    labels: dict[str, str] = {}
+    for statement in statements(body):
+        for name in statement.names:
+            labels.setdefault(name, name)
+        if statement.kind == "node":
+            for key, value in statement.attrs:
+                if key == "label":
+                    labels[statement.names[0]] = value
+    return labels
+
+
+def _shape_text(view: TensorView) -> str:
+    return "x".join(str(size) for size in view.shape) or "scalar"
+
+
+def _flat(values: Any) -> list[float]:
+    if isinstance(values, tuple):
+        return [number for item in values for number in _flat(item)]
+    try:
+        return [float(values)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _stats_text(values: Any) -> str:
+    numbers = [number for number in _flat(values) if number == number and abs(number) != float("inf")]
+    if not numbers:
+        return "no finite values"
+    mean = sum(numbers) / len(numbers)
+    return f"min {format_number(min(numbers))} max {format_number(max(numbers))} mean {format_number(mean)}"
+
+
+def _values_text(values: Any, summary: Any, numel: int) -> str:
+    if values is not None:
+        if numel <= LABEL_ELEMENTS:
+            return format_values(values, limit=LABEL_ELEMENTS)
+        return _stats_text(values)
+    if summary is not None:
+        return (
+            f"min {format_number(summary.min)} max {format_number(summary.max)} "
+            f"mean {format_number(summary.mean)}"
+        )
+    return "?"
+
+
+def tensor_values_text(view: TensorView) -> str:
+    """`value 3.0000 | grad -24.0000`; a summary line for big tensors; grad only where a grad can be."""
+    value = f"value {_values_text(view.value, view.summary, view.numel)}"
+    if not (view.has_grad or (view.is_leaf and view.requires_grad)):
+        return value
+    grad = f"grad {_values_text(view.grad, view.grad_summary, view.numel)}" if view.has_grad else "grad None"
+    joiner = " | " if len(value) + len(grad) <= ONE_LINE_CHARS else "\n"
+    return value + joiner + grad
+
+
+def add_values(dot: Any, views: Mapping[str, TensorView]) -> None:
+    """Append each tensor node's value and .grad to its label (nodes in first-seen order)."""
+    labels = final_labels(dot.body)
+    for name, label in labels.items():
+        view = views.get(name)
+        if view is not None:
+            dot.node(name, label + "\n" + tensor_values_text(view))
+
+
+def _view_text(view: TensorView | None) -> str:
+    return "None" if view is None else _values_text(view.value, view.summary, view.numel)
+
+
+def _event_text(event: NodeEvent) -> str:
+    """The grads that arrived at the node, and what it sent on (or the leaf's .grad before and after)."""
+    arrived = "grad in " + (", ".join(_view_text(view) for view in event.grad_outputs) or "-")
+    if event.leaf is not None:
+        return f"{arrived}\n{event.leaf}.grad {_view_text(event.grad_before)} → {_view_text(event.grad_after)}"
+    return f"{arrived}\ngrad out " + (", ".join(_view_text(view) for view in event.grad_inputs) or "-")
+
+
+def add_highlight(dot: Any, event: NodeEvent, node_names: Mapping[int, str], *, values: bool) -> None:
+    """Mark the nodes backward() already ran, and the one it is running with the grads in and out."""
+    labels = final_labels(dot.body)
+    for node_id in event.done:
+        name = node_names.get(node_id)
+        if name is not None and node_id != event.node_id:
+            dot.node(name, fillcolor=DONE_FILL)
+    name = node_names.get(event.node_id)
+    if name is None:
+        return
+    label = labels.get(name, name)
+    if values:
+        label += "\n" + _event_text(event)
+    dot.node(name, label, fillcolor=CURRENT_FILL, penwidth="2")
+
+
+def canonical(body: Iterable[str]) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]:
+    """The statements with node names replaced by their order of first appearance (to compare two drawings)."""
+    order: dict[str, str] = {}
+    result = []
+    for statement in statements(body):
+        names = tuple(order.setdefault(name, f"n{len(order)}") for name in statement.names)
+        result.append((statement.kind, names, statement.attrs))
+    return result

@@ -1,0 +1,226 @@
+"""Export a step's graph as svg, png, pdf or dot: which step and tensor, and writing the file.
+
+Graphviz's `dot` program is optional: without it the DOT source is written
+beside the requested file and GraphvizMissing (exit 3) says how to install it.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import graphviz
+
+from tui.engine.drawing import Drawing, draw_graph, names_text
+from tui.engine.model import Step, TensorView
+from tui.errors import BadInput, GradstepError, GraphvizMissing
+
+__all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.engine.drawing
+
+FORMATS = ("svg", "png", "pdf", "dot")
+BACKWARD_KINDS = ("backward", "accumulate")
+INSTALL_HINT = (
+    "install Graphviz for images (apt install graphviz, brew install graphviz, "
+    "conda install -c conda-forge graphviz or winget install graphviz)"
+)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to draw and where: the export dialog's and `gradstep export`'s choices."""
+
+    output: Path
+    format: str = "svg"
+    tensor: str | None = None
+    values: bool = True
+    show_attrs: bool = False
+    show_saved: bool = False
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """The files written, and anything the learner should know about them."""
+
+    paths: tuple[Path, ...]
+    notes: tuple[str, ...] = ()
+
+
+def format_for(output: Path, requested: str | None) -> str:
+    """The requested format, else the output's suffix when it is one we write, else svg."""
+    if requested:
+        return requested
+    suffix = Path(output).suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "svg"
+
+
+def _is_loss(view: TensorView) -> bool:
+    return view.grad_fn is not None and view.numel == 1
+
+
+def latest_loss(step: Step) -> str | None:
+    """The step's latest loss: the last scalar with a grad_fn, preferring those whose graph was recorded."""
+    names = [name for name, view in step.tensors.items() if _is_loss(view)]
+    rooted = [name for name in names if step.graph is not None and step.graph.root_of(name) is not None]
+    pool = rooted or names
+    return pool[-1] if pool else None
+
+
+def latest_loss_in(steps: Sequence[Step], index: int) -> str | None:
+    """The most recently changed scalar with a grad_fn at steps[index] (ties: the later name)."""
+    current = steps[index]
+    names = [name for name, view in current.tensors.items() if _is_loss(view)]
+    rooted = [name for name in names if current.graph is not None and current.graph.root_of(name) is not None]
+    pool = rooted or names
+    if not pool:
+        return None
+    changed = dict.fromkeys(pool, -1)
+    previous: dict[str, TensorView | None] = dict.fromkeys(pool)
+    for step in steps[: index + 1]:
+        for name in pool:
+            view = step.tensors.get(name)
+            before = previous[name]
+            if view is not before and view != before:
+                changed[name] = step.index
+            previous[name] = view
+    order = {name: position for position, name in enumerate(current.tensors)}
+    return max(pool, key=lambda name: (changed[name], order[name]))
+
+
+def drawable_step(steps: Sequence[Step], index: int, tensor: str | None) -> tuple[Step, str, list[str]]:
+    """The step to draw for steps[index] and the tensor: falls back to the last step still holding its graph."""
+    step = steps[index]
+    name = tensor or latest_loss_in(steps, index)
+    if name is None:
+        raise BadInput(
+            f"step {index} has no scalar tensor with a grad_fn (no forward pass has run yet?): "
+            "choose a later step, or a tensor with --tensor"
+        )
+    if name not in step.tensors:
+        raise BadInput(f"no tensor {name!r} at step {index} (named tensors there: {names_text(step)})")
+    if step.tensors[name].grad_fn is None or (step.graph is not None and step.graph.root_of(name) is not None):
+        return step, name, []
+    for earlier in reversed(steps[:index]):
+        if name in earlier.tensors and earlier.graph is not None and earlier.graph.root_of(name) is not None:
+            note = f"{name}'s graph is gone at step {index}; drew step {earlier.index}, the last step that has it"
+            return earlier, name, [note]
+    raise BadInput(f"the graph of {name!r} was never recorded up to step {index}")
+
+
+def _in_pass(step: Step, depth: int) -> bool:
+    """A backward sub-step, or a line of the script's own code that backward() called (a custom Function)."""
+    return step.kind in BACKWARD_KINDS or (step.kind == "line" and step.depth > depth)
+
+
+def backward_pass(steps: Sequence[Step], index: int | None) -> list[Step]:
+    """The backward/accumulate sub-steps of the pass holding steps[index] (or the next; the last when None)."""
+    if index is None:
+        inside = [position for position, step in enumerate(steps) if step.kind in BACKWARD_KINDS]
+        if not inside:
+            raise BadInput("the recording has no backward pass to draw step by step")
+        start = inside[-1]
+    else:
+        start = next((p for p in range(index, len(steps)) if steps[p].kind in BACKWARD_KINDS), None)
+        if start is None:
+            raise BadInput(f"no backward pass at or after step {index}")
+    depth = steps[start].depth
+    while start > 0 and _in_pass(steps[start - 1], depth):
+        start -= 1
+    end = start
+    while end + 1 < len(steps) and _in_pass(steps[end + 1], depth):
+        end += 1
+    return [step for step in steps[start : end + 1] if step.kind in BACKWARD_KINDS]
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as error:
+        raise BadInput(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_graph(dot: graphviz.Digraph, output: Path, fmt: str) -> Path:
+    """Write svg, png, pdf or dot; without Graphviz, write the .dot beside OUT and raise GraphvizMissing."""
+    output = Path(output)
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "dot":
+        _write_bytes(output, dot.source.encode())
+        return output
+    try:
+        if shutil.which("dot") is None:
+            raise graphviz.ExecutableNotFound(("dot",))
+        data = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        dot_path = output.with_suffix(".dot")
+        _write_bytes(dot_path, dot.source.encode())
+        error = GraphvizMissing(f"Graphviz's dot program is not installed, so wrote {dot_path} instead; {INSTALL_HINT}")
+        error.dot_path = dot_path  # type: ignore[attr-defined] - the app offers this file
+        raise error from None
+    except graphviz.CalledProcessError as error:
+        detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise GradstepError(f"Graphviz failed to draw {output.name}: {detail[0] if detail else error}") from None
+    _write_bytes(output, data)
+    return output
+
+
+def numbered(output: Path, number: int) -> Path:
+    """OUT stem + `-001` + OUT suffix."""
+    return output.with_name(f"{output.stem}-{number:03d}{output.suffix}")
+
+
+def export_step(step: Step, request: ExportRequest) -> ExportResult:
+    """Draw one step's graph from its recorded data and write it (the app's export of any step)."""
+    tensor = request.tensor or latest_loss(step)
+    if tensor is None:
+        raise BadInput(f"step {step.index} has no tensor with a grad_fn to draw: choose a tensor")
+    drawing = draw_graph(
+        step, tensor, values=request.values, show_attrs=request.show_attrs, show_saved=request.show_saved
+    )
+    path = write_graph(drawing.dot, request.output, request.format)
+    return ExportResult((path,), tuple(drawing.notes))
+
+
+def export_backward_pass(steps: Sequence[Step], index: int | None, request: ExportRequest) -> ExportResult:
+    """One numbered image per backward/accumulate sub-step, highlighting the node running and those done."""
+    sub_steps = backward_pass(steps, index)
+    before = sub_steps[0].index - 1
+    tensor = request.tensor
+    if tensor is None:
+        first = sub_steps[0].node.node_id if sub_steps[0].node is not None else None
+        graph = sub_steps[0].graph or (steps[before].graph if before >= 0 else None)
+        roots = [name for name, node_id in (graph.roots if graph else ()) if node_id == first]
+        guess = latest_loss_in(steps, max(before, 0))
+        tensor = guess if guess in roots or not roots else roots[-1]
+    if tensor is None:
+        raise BadInput("cannot tell which tensor this backward pass started from: name it with --tensor")
+    fallback = steps[before].graph if before >= 0 else None
+    paths: list[Path] = []
+    notes: list[str] = []
+    missing: list[Path] = []
+    for number, sub_step in enumerate(sub_steps, start=1):
+        graph = sub_step.graph if sub_step.graph and sub_step.graph.root_of(tensor) is not None else fallback
+        drawing = draw_graph(
+            sub_step,
+            tensor,
+            graph=graph,
+            values=request.values,
+            show_attrs=request.show_attrs,
+            show_saved=request.show_saved,
+        )
+        try:
+            paths.append(write_graph(drawing.dot, numbered(request.output, number), request.format))
+        except GraphvizMissing as error:
+            missing.append(error.dot_path)  # type: ignore[attr-defined]
+        notes.extend(note for note in drawing.notes if note not in notes)
+    if missing:
+        error = GraphvizMissing(
+            f"Graphviz's dot program is not installed, so wrote {len(missing)} .dot files instead "
+            f"({missing[0]} to {missing[-1].name}); {INSTALL_HINT}"
+        )
+        error.dot_path = missing[0]  # type: ignore[attr-defined]
+        raise error
+    return ExportResult(tuple(paths), tuple(notes))
