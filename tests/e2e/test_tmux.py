@@ -1,0 +1,103 @@
+"""gradstep in a real terminal: tmux runs it at 160×48, send-keys steps, capture-pane reads the screen."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)"),
+]
+
+
+class Terminal:
+    """One detached tmux session running one command."""
+
+    def __init__(self, command: list[str], cwd: Path) -> None:
+        self.name = f"gradstep-{uuid.uuid4().hex[:8]}"
+        line = " ".join(shlex.quote(part) for part in command)
+        env = f"PYTHONPATH={shlex.quote(str(REPO))} TERM=xterm-256color"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "48", "-c", str(cwd), f"env {env} {line}"],
+            check=True,
+            env={**os.environ, "TMUX": ""},
+        )
+
+    def screen(self) -> str:
+        result = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
+        return result.stdout
+
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if all(text in screen for text in texts):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{texts} never appeared; the screen was:\n{screen}")
+
+    def keys(self, *keys: str, pause: float = 0.15) -> None:
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            time.sleep(pause)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def terminal():
+    opened: list[Terminal] = []
+
+    def open_terminal(*args: str, cwd: Path) -> Terminal:
+        term = Terminal([sys.executable, "-m", "tui", *args], cwd)
+        opened.append(term)
+        return term
+
+    yield open_terminal
+    for term in opened:
+        term.close()
+
+
+def test_stepping_the_seed_example_shows_mulbackward_and_the_grad(terminal, script, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("tui.engine.session", reason="the engine's Session is not there yet")
+    example = script("seed_sgd.py")
+    term = terminal(str(example), cwd=tmp_path)
+    term.wait_for("LIVE", "step 1 of 1", "paused")
+    # lines 2, 3, 5, 6, 7, 9, 10 → the backward line 11, then into backward node by node
+    term.keys(*["n"] * 7)
+    term.wait_for("step 8 of 8")
+    term.keys("s", "s", "s")
+    screen = term.wait_for("MulBackward0", "var_1", "-24")
+    assert "Backprop" in screen
+    term.keys("q")
+
+
+def test_replay_of_a_recording_shows_mulbackward_and_the_grad(terminal, tmp_path):
+    from tests.ui.fakes import header, seed_steps
+    from tui.engine.recording import write_recording
+
+    write_recording(tmp_path / "seed.gstep", header(), seed_steps(1))
+    term = terminal("replay", "seed.gstep", cwd=tmp_path)
+    term.wait_for("REPLAY", "step 1 of")
+    term.keys("B", "s", "s")  # the first backward node, then on to MulBackward0
+    screen = term.wait_for("▶ MulBackward0", "var_1", "-24.0000")
+    assert "sent on: -24.0000, -18.0000" in screen
+    term.keys("q")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and term.name in subprocess.run(["tmux", "ls"], capture_output=True, text=True).stdout:
+        time.sleep(0.1)
+    assert term.name not in subprocess.run(["tmux", "ls"], capture_output=True, text=True).stdout, "q did not quit"

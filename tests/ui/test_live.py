@@ -1,0 +1,134 @@
+"""The app on the seed example with the real engine: backprop, optimize, reset, and back in time."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import SIZE
+from tests.ui.fakes import screen_text
+from tui.ui.app import GradstepApp
+
+pytest.importorskip("torch")
+
+
+async def settle(pilot, app, timeout: float = 20.0) -> None:
+    """Wait until the engine has answered every command sent so far."""
+    waited = 0.0
+    while app.session is None or app.awaiting or app.queued or not app.history.steps:
+        await pilot.pause(0.01)
+        waited += 0.01
+        if waited > timeout:
+            raise AssertionError(f"the engine did not answer within {timeout}s (status {app.status!r})")
+    await pilot.pause()
+
+
+async def press(pilot, app, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, app)
+
+
+def tensor_row(text: str, name: str) -> str:
+    """The tensor table's row for `name` (the first screen line starting with it inside the table)."""
+    for line in text.splitlines():
+        cells = line.split("│")
+        for cell in cells:
+            if cell.strip().startswith(name + " "):
+                return cell
+    return ""
+
+
+async def test_seed_example_backprop_optimize_reset_and_back(script):
+    from tui.commands.app import live_target
+
+    app = GradstepApp(live=live_target(script("seed_sgd.py")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.history.step.line == 2
+        # stepping over lines reaches the backward line
+        while app.history.step.line != 11:
+            await press(pilot, app, "n")
+        assert "▶ loss.backward()" in screen_text(app)
+        # stepping into backward shows one autograd node per keystroke
+        names = []
+        for _ in range(5):
+            await press(pilot, app, "s")
+            names.append(app.history.step.node.name)
+            assert f"▶ {names[-1]}" in screen_text(app)
+        assert names == ["PowBackward0", "RsubBackward1", "MulBackward0", "AccumulateGrad", "AccumulateGrad"]
+        text = screen_text(app)
+        assert "-24.0000" in tensor_row(text, "var_1")
+        assert "-18.0000" in tensor_row(text, "var_2")
+        # stepping on reaches optimize: var_1 = 3.0720
+        while app.history.step.phase != "optimize":
+            await press(pilot, app, "s")
+        assert "Optimize" in screen_text(app)
+        while app.history.step.kind != "optimizer" or app.history.step.update.param != "var_2":
+            await press(pilot, app, "s")
+        text = screen_text(app)
+        assert "3.0720" in tensor_row(text, "var_1")
+        assert "4.0540" in tensor_row(text, "var_2")
+        # ... and reset: .grad is gone
+        while app.history.step.kind != "reset":
+            await press(pilot, app, "s")
+        row = tensor_row(screen_text(app), "var_1")
+        assert "—" in row and "-24" not in row
+        # ← walks back (nothing re-runs) to a step where var_1 is 3.0 again
+        sent = len(app.commands_log)
+        while app.history.step.tensors["var_1"].value != 3.0:
+            await pilot.press("left")
+        assert "3.0000" in tensor_row(screen_text(app), "var_1")
+        assert len(app.commands_log) == sent
+        assert app.history.current < app.history.head
+
+
+async def test_continue_to_the_end_and_quit(script):
+    from tui.commands.app import live_target
+
+    app = GradstepApp(live=live_target(script("seed_sgd.py")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "c")
+        for _ in range(2000):
+            if app.result is not None:
+                break
+            await pilot.pause(0.01)
+        assert app.history.steps[-1].kind == "end"
+        text = screen_text(app)
+        assert "3.4505" in tensor_row(text, "var_1")
+        assert "tensor(3.4505, requires_grad=True)" in text  # the script's print, in the output pane
+
+
+async def test_a_script_stuck_in_while_true_never_holds_up_the_ui(tmp_path):
+    import time
+
+    from tui.commands.app import live_target
+
+    stuck = tmp_path / "stuck.py"
+    stuck.write_text("import torch\nx = torch.tensor(1.0)\nwhile True:\n    x = x + 1\n")
+    app = GradstepApp(live=live_target(stuck))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for _ in range(4):
+            await press(pilot, app, "n")
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        assert app.control.continuing
+        # pause: the engine stops at the script's next line within 200 ms
+        started = time.perf_counter()
+        await pilot.press("escape")
+        while app.awaiting or app.control.continuing:
+            await pilot.pause(0.005)
+        assert time.perf_counter() - started < 0.2
+        # step back through history: immediate
+        started = time.perf_counter()
+        await pilot.press("left")
+        assert time.perf_counter() - started < 0.2
+        # continue again, then quit while it runs
+        await pilot.press("right", "right", "right", "right", "right", "c")
+        await pilot.pause(0.1)
+        started = time.perf_counter()
+        await pilot.press("q")
+        while app.is_running and time.perf_counter() - started < 1:
+            await pilot.pause(0.005)
+        assert time.perf_counter() - started < 0.2

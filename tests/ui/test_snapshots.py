@@ -1,0 +1,85 @@
+"""Snapshot tests: what the learner sees, at a fixed 160×48 terminal, from synthetic steps.
+
+Update baselines only after reading the report: `pytest tests/ui/test_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from tests.ui.conftest import SIZE, FakeLive
+from tests.ui.fakes import SCRIPTS, FakeRecording, raising_steps, seed_steps
+from tui.ui.app import GradstepApp
+
+LESSONS = [
+    SimpleNamespace(id="01-tensors", title="Tensors", summary="Scalars, vectors, matrices; broadcasting; @ versus *.", path=Path("01.py")),
+    SimpleNamespace(id="02-autograd", title="Autograd", summary="var_1 * var_2, backward, and the grads (4., 3.).", path=Path("02.py")),
+    SimpleNamespace(id="03-sgd-to-15", title="SGD to 15", summary="Backprop, optimize, reset: (3.0720, 4.0540) after one step.", path=Path("03.py")),
+]
+
+
+def live_until(steps, stop_index: int):
+    """A fake live app and a run_before that posts steps[0..stop_index] as the engine would."""
+    live = FakeLive()
+
+    async def run_before(pilot) -> None:
+        await live.started(pilot)
+        for step in steps[: stop_index + 1]:
+            await live.emit(pilot, step)
+        await pilot.pause()
+
+    return live.app, run_before
+
+
+def test_main_screen_mid_backward(snap_compare):
+    """The seed example inside loss.backward(), at MulBackward0: LIVE, Backprop lit, step 11 of 11.
+
+    The grad_fn tree runs from loss down to the two AccumulateGrad leaves (var_1, var_2);
+    PowBackward0 and RsubBackward1 are ticked done, MulBackward0 is highlighted with
+    "grad in: -6.0000  sent on: -24.0000, -18.0000". Line 11 is the current line; 2–10 are marked run.
+    """
+    steps = seed_steps(1)
+    mul = next(step.index for step in steps if step.node is not None and step.node.name == "MulBackward0")
+    app, run_before = live_until(steps, mul)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_accumulation_warning(snap_compare):
+    """Two backward passes without zero_grad(): the red banner names var_1 (2×) and var_2 (2×).
+
+    The backwards column shows "2× ⚠" in red for both leaves; var_1.grad is -44.6… (-24 plus the second pass).
+    """
+    steps = seed_steps(2, forget_reset=True)
+    second = [step for step in steps if step.kind == "accumulate"][3]
+    app, run_before = live_until(steps, second.index)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_replay_mode(snap_compare):
+    """A recording opened with `gradstep replay`: REPLAY in the phase bar, read-only, at the first optimizer sub-step.
+
+    Optimize is lit; details say "my_sgd.step() updated var_1: 3.0000 with grad -24.0000 → 3.0720".
+    """
+    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    assert snap_compare(app, terminal_size=SIZE, press=["O"])
+
+
+def test_exception_shown(snap_compare):
+    """tests/scripts/raises.py raising in its third iteration: line 8 in red in the source, and the
+    output pane ends with "ValueError: the learning rate exploded (line 8)" and the script's frame.
+    """
+    app = GradstepApp(recording=FakeRecording(raising_steps(), source=(SCRIPTS / "raises.py").read_text(), script="raises.py"))
+    assert snap_compare(app, terminal_size=SIZE, press=["c"])
+
+
+def test_help_screen(snap_compare):
+    """The ? help: every key with what it does, then the mouse actions, over the main screen."""
+    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    assert snap_compare(app, terminal_size=SIZE, press=["question_mark"])
+
+
+def test_lesson_picker(snap_compare):
+    """`gradstep` alone: three lessons listed with id, title and summary; the first is highlighted."""
+    app = GradstepApp(lessons=LESSONS, open_lesson=lambda lesson: None)
+    assert snap_compare(app, terminal_size=SIZE)

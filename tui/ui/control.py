@@ -1,0 +1,219 @@
+"""What the learner's keys do to a run: walk the history, or send the engine a command.
+
+Plain Python (no textual, no torch): the app calls these methods from its
+actions and message handlers, then repaints. Forward moves walk the recorded
+history first and only run the script at the live head; back moves only read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui.ui.live import StepSource
+from tui.ui.state import History, StepTest, step_out_test
+
+# A jump (next iteration / phase) that runs the script gives up after this many steps.
+MAX_SEEK_STEPS = 20_000
+# Keystrokes typed while the script is busy wait in line, up to this many.
+MAX_QUEUED = 16
+STEP_COMMANDS = ("step_into", "step_over", "step_out", "resume")
+
+
+class RunControl:
+    """The live session (if any), the history, and what is in flight between them."""
+
+    def __init__(self, history: History, *, replay: bool) -> None:
+        self.history = history
+        self.replay = replay
+        self.session: StepSource | None = None
+        self.awaiting = False
+        self.continuing = False
+        self.queued: list[str] = []
+        self.seek: StepTest | None = None
+        self.seek_count = 0
+        self.restore: list[str] = []
+        self.restore_to = -1
+        self.commands_log: list[str] = []
+        self.result: Any = None
+
+    # -- the session's life ---------------------------------------------------------------
+
+    def reset(self, *, restore_to: int = -1) -> None:
+        """Forget the run (restart); with restore_to, replay the same commands back to that step."""
+        self.restore = list(self.commands_log) if restore_to >= 0 else []
+        self.restore_to = restore_to
+        self.session = None
+        self.awaiting = self.continuing = False
+        self.queued.clear()
+        self.seek = None
+        self.result = None
+        self.commands_log.clear()
+        self.history.clear()
+
+    def attach(self, session: StepSource) -> None:
+        """The session is up; it starts paused and posts its first step (maybe already here)."""
+        self.session = session
+        self.awaiting = not self.history.steps
+        if self.history.steps and self.restore_to >= 0:
+            self._restore_next()
+
+    def stop(self) -> None:
+        """Ask the session to stop; never wait on it."""
+        if self.session is not None:
+            try:
+                self.session.stop()
+            except Exception:  # stopping is best effort: the session may be gone already
+                pass
+
+    def captured(self, step: Any) -> bool:
+        """A step arrived; returns True when the screen should follow it now."""
+        follow = self.history.at_head
+        self.history.append(step)
+        self.awaiting = False
+        self.continuing = False
+        if self.restore_to >= 0:
+            if self._restore_next():
+                return False
+            follow = False
+        if self.seek is not None:
+            previous = self.history.steps[-2] if len(self.history) > 1 else None
+            self.seek_count += 1
+            if self.seek(step, previous) or self.history.finished or self.seek_count >= MAX_SEEK_STEPS:
+                self.seek = None
+            else:
+                self.send("step_into")
+                return False
+        if follow:
+            self.history.go(self.history.head)
+        if self.queued and not self.history.finished:
+            self.send(self.queued.pop(0))
+        return True
+
+    def _restore_next(self) -> bool:
+        """Replay the next logged command toward restore_to; False once there (or out of commands)."""
+        if self.restore and self.history.head < self.restore_to and not self.history.finished:
+            if self.send(self.restore.pop(0)):
+                return True
+        if self.session is None and self.history.head < self.restore_to:
+            return True  # wait for the session to attach, then go on
+        self.history.go(self.restore_to)
+        self.restore.clear()
+        self.restore_to = -1
+        return False
+
+    def finished(self, result: Any) -> None:
+        """The run ended: no more commands."""
+        self.result = result
+        self.awaiting = self.continuing = False
+        self.queued.clear()
+        self.seek = None
+
+    @property
+    def can_run(self) -> bool:
+        """A live session that has not ended."""
+        return self.session is not None and self.result is None and not self.history.finished
+
+    @property
+    def at_live_head(self) -> bool:
+        return not self.replay and self.history.at_head and not self.history.finished
+
+    def send(self, command: str) -> bool:
+        """Send a command to the session (queued while it is busy)."""
+        if not self.can_run:
+            return False
+        if self.awaiting:
+            if len(self.queued) < MAX_QUEUED:
+                self.queued.append(command)
+            return True
+        assert self.session is not None
+        getattr(self.session, command)()
+        if command in STEP_COMMANDS:
+            self.commands_log.append(command)
+        self.awaiting = True
+        return True
+
+    # -- what the keys do ------------------------------------------------------------------
+
+    def forward(self, command: str) -> str | None:
+        """History first, then the engine; returns a note for the learner, if any."""
+        if not self.history.at_head:
+            self.history.go(self.history.current + 1)
+        elif self.at_live_head:
+            self.send(command)
+        elif self.replay:
+            return "This is the last recorded step."
+        return None
+
+    def back(self) -> None:
+        """The step before, from the history (nothing re-runs)."""
+        self.history.go(self.history.current - 1)
+
+    def step_out(self) -> None:
+        """To the first later step back in a caller, from history or by running."""
+        step = self.history.step
+        if step is None:
+            return
+        found = self.history.find_forward(step_out_test(step))
+        if found is not None:
+            self.history.go(found)
+        elif not self.replay:
+            self.history.go(self.history.head)
+            if self.at_live_head:
+                self.send("step_out")
+
+    def continue_run(self) -> None:
+        """To the next breakpoint or the end; pressed while running, pause."""
+        if self.continuing or self.seek is not None:
+            self.pause()
+            return
+        if self.replay or not self.history.at_head:
+            found = self.history.find_forward(lambda step, _previous: step.line in self.history.breakpoints)
+            self.history.go(found if found is not None else self.history.head)
+            return
+        if self.send("resume"):
+            self.continuing = True
+
+    def pause(self) -> None:
+        """Stop a continue or a jump at the script's next line."""
+        self.queued.clear()
+        self.seek = None
+        if self.session is not None and (self.continuing or self.awaiting):
+            self.session.pause()
+        self.continuing = False
+
+    def jump(self, test: StepTest) -> str | None:
+        """To the next step passing `test`: from history, else by running step by step."""
+        found = self.history.find_forward(test)
+        if found is not None:
+            self.history.go(found)
+            return None
+        if self.replay:
+            return "No such step later in this recording."
+        self.history.go(self.history.head)
+        if self.at_live_head:
+            self.seek = test
+            self.seek_count = 0
+            self.send("step_into")
+        return None
+
+    def toggle_breakpoint(self, line: int) -> None:
+        """Add or remove a breakpoint, in the history and the running session."""
+        self.history.toggle_breakpoint(line)
+        if self.session is not None:
+            self.session.set_breakpoints(sorted(self.history.breakpoints))
+
+    def status(self) -> str:
+        """A word or two for the phase bar."""
+        if self.replay:
+            return "read-only" if self.history.steps else "empty recording"
+        if self.continuing:
+            return "continuing… (Esc pauses)"
+        if self.seek is not None or self.restore_to >= 0:
+            return "running to the step… (Esc stops)"
+        if self.awaiting:
+            return "running…" if self.history.steps else "starting…"
+        if self.result is not None:
+            return str(getattr(self.result, "status", "finished"))
+        if self.history.finished:
+            return self.history.steps[-1].kind
+        return "paused" if self.session is not None else "starting… (loading torch)"

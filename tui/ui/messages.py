@@ -1,0 +1,46 @@
+"""App-level messages: past-tense events posted by the session thread (or tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+from tui.engine.model import Header, Step
+
+
+class SessionStarted(Message):
+    """A live session compiled the script and its worker thread is running."""
+
+    def __init__(self, session: Any, header: Header, generation: int) -> None:
+        super().__init__()
+        self.session = session
+        self.header = header
+        self.generation = generation
+
+
+class SessionFailed(Message):
+    """A live session could not start (the message is one line for the learner)."""
+
+    def __init__(self, error: str, generation: int) -> None:
+        super().__init__()
+        self.error = error
+        self.generation = generation
+
+
+class StepCaptured(Message):
+    """The engine stopped and captured a step."""
+
+    def __init__(self, step: Step, generation: int = 0) -> None:
+        super().__init__()
+        self.step = step
+        self.generation = generation
+
+
+class RunFinished(Message):
+    """The script's run ended: finished, raised, hit the step cap or was stopped."""
+
+    def __init__(self, result: Any, generation: int = 0) -> None:
+        super().__init__()
+        self.result = result
+        self.generation = generation

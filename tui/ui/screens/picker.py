@@ -1,0 +1,66 @@
+"""`gradstep` alone: pick a lesson of the course; Enter opens it in the debugger."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+def lesson_prompt(lesson: Any) -> Text:
+    """Id and title on the first line, the summary dimmed below."""
+    text = Text()
+    text.append(f"{lesson.id}", style="bold #ffd75f")
+    text.append(f"  {lesson.title}\n", style="bold")
+    text.append(f"    {lesson.summary}", style="dim")
+    return text
+
+
+class PickerScreen(Screen):
+    """The list of lessons (tui.lessons.Lesson objects)."""
+
+    BINDINGS = [Binding("enter", "open_lesson", "Open lesson", show=True)]
+
+    class LessonChosen(Message):
+        """The learner picked a lesson to step through."""
+
+        def __init__(self, lesson: Any) -> None:
+            super().__init__()
+            self.lesson = lesson
+
+    def __init__(self, lessons: Sequence[Any]) -> None:
+        super().__init__(id="picker")
+        self._lessons = tuple(lessons)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("gradstep — the course", style="bold"), id="picker-title")
+        yield Static(
+            Text("Pick a lesson and press Enter to step through it. q quits.", style="dim"),
+            id="picker-hint",
+        )
+        options = [Option(lesson_prompt(lesson), id=str(position)) for position, lesson in enumerate(self._lessons)]
+        if not options:
+            options = [Option(Text("No lessons found.", style="dim"), id="none", disabled=True)]
+        yield OptionList(*options, id="lesson-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def _choose(self, index: int | None) -> None:
+        if index is not None and 0 <= index < len(self._lessons):
+            self.post_message(self.LessonChosen(self._lessons[index]))
+
+    def action_open_lesson(self) -> None:
+        """Open the highlighted lesson."""
+        self._choose(self.query_one(OptionList).highlighted)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose(event.option_index)

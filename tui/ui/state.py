@@ -1,0 +1,277 @@
+"""The app's memory of a run: every step seen, where the learner is, breakpoints.
+
+Plain Python (no textual, no torch) so it can be unit-tested on its own.
+Going back in time reads an earlier step from here; nothing is re-run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from tui.engine.model import Graph, Step, TensorView
+from tui.ui.format import scalar_of
+
+END_KINDS = ("end", "exception", "limit")
+# The sparkline samples at most this many steps across the history.
+SPARK_POINTS = 240
+# The output pane keeps the tail of the script's output.
+OUTPUT_CHARS = 20_000
+
+StepTest = Callable[[Step, Step | None], bool]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A tensor's value and .grad across the history, sampled for a sparkline."""
+
+    values: tuple[float, ...]
+    grads: tuple[float, ...]
+
+
+class History:
+    """Every step of one run, in order, with the learner's position in it."""
+
+    def __init__(self, steps: Iterable[Step] = (), breakpoints: Iterable[int] = ()) -> None:
+        self.steps: list[Step] = []
+        self.current = -1
+        self.breakpoints: set[int] = set(breakpoints)
+        # line -> index of the first step at that line: "lines already run" at step k
+        # are those first seen before k, without rescanning the history.
+        self._first_seen: dict[int, int] = {}
+        self._output_ends: list[int] = []
+        self._output: list[str] = []
+        self._output_total = 0
+        # (step index, tensor) -> (value, grad) as sparkline numbers; steps never change.
+        self._scalars: dict[tuple[int, str], tuple[float, float] | None] = {}
+        for step in steps:
+            self.append(step)
+        if self.steps:
+            self.current = 0
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def head(self) -> int:
+        """Index of the newest step (-1 when there is none)."""
+        return len(self.steps) - 1
+
+    @property
+    def step(self) -> Step | None:
+        """The step the learner is looking at."""
+        return self.steps[self.current] if 0 <= self.current < len(self.steps) else None
+
+    @property
+    def previous(self) -> Step | None:
+        """The step before the current one, to tell what changed."""
+        return self.steps[self.current - 1] if self.current >= 1 else None
+
+    @property
+    def at_head(self) -> bool:
+        return self.current >= self.head
+
+    @property
+    def finished(self) -> bool:
+        """True when the newest step ends the run (end, exception or limit)."""
+        return bool(self.steps) and self.steps[-1].kind in END_KINDS
+
+    def append(self, step: Step) -> None:
+        """Add the newest step; the position does not move."""
+        self.steps.append(step)
+        if step.line is not None and step.kind == "line":
+            self._first_seen.setdefault(step.line, len(self.steps) - 1)
+        if step.output:
+            self._output.append(step.output)
+            self._output_total += len(step.output)
+        self._output_ends.append(len(self._output))
+        if self.current < 0:
+            self.current = 0
+
+    def clear(self) -> None:
+        """Forget every step (restart); breakpoints stay."""
+        self.__init__(breakpoints=self.breakpoints)
+
+    def go(self, index: int) -> bool:
+        """Move to `index` (clamped); True if the position changed."""
+        if not self.steps:
+            return False
+        target = max(0, min(index, self.head))
+        moved = target != self.current
+        self.current = target
+        return moved
+
+    def toggle_breakpoint(self, line: int) -> bool:
+        """Add or remove a breakpoint; True when the line now has one."""
+        if line in self.breakpoints:
+            self.breakpoints.discard(line)
+            return False
+        self.breakpoints.add(line)
+        return True
+
+    def lines_run(self) -> frozenset[int]:
+        """Lines that ran before the current step."""
+        return frozenset(line for line, first in self._first_seen.items() if first < self.current)
+
+    def output(self) -> str:
+        """The script's stdout/stderr from the start up to the current step (its tail)."""
+        if self.current < 0:
+            return ""
+        pieces = self._output[: self._output_ends[self.current]]
+        kept: list[str] = []
+        size = 0
+        for piece in reversed(pieces):
+            kept.append(piece)
+            size += len(piece)
+            if size >= OUTPUT_CHARS:
+                break
+        text = "".join(reversed(kept))
+        return text[-OUTPUT_CHARS:]
+
+    # -- finding steps -----------------------------------------------------------------
+
+    def find_forward(self, test: StepTest) -> int | None:
+        """The first recorded step after the current one that passes `test`."""
+        for index in range(self.current + 1, len(self.steps)):
+            if test(self.steps[index], self.steps[index - 1]):
+                return index
+        return None
+
+    def find_backward(self, test: StepTest) -> int | None:
+        """The nearest recorded step before the current one that passes `test`."""
+        for index in range(self.current - 1, -1, -1):
+            if test(self.steps[index], self.steps[index - 1] if index else None):
+                return index
+        return None
+
+    def previous_iteration_start(self) -> int | None:
+        """The first step of the previous loop iteration (or of this one, if not at its start)."""
+        step = self.step
+        if step is None:
+            return None
+        index = self.current
+        key = _iteration_key(step)
+        # Walk back to the start of the current iteration...
+        while index > 0 and _iteration_key(self.steps[index - 1]) == key:
+            index -= 1
+        if index < self.current and key[1] is not None:
+            return index
+        # ...then to the start of the one before it.
+        index -= 1
+        while index >= 0 and _iteration_key(self.steps[index])[1] is None:
+            index -= 1
+        if index < 0:
+            return None
+        key = _iteration_key(self.steps[index])
+        while index > 0 and _iteration_key(self.steps[index - 1]) == key:
+            index -= 1
+        return index
+
+    # -- tensors ------------------------------------------------------------------------
+
+    def series(self, name: str) -> Series:
+        """Value and .grad of `name` sampled across the whole history (for a sparkline)."""
+        total = len(self.steps)
+        stride = max(1, total // SPARK_POINTS)
+        values: list[float] = []
+        grads: list[float] = []
+        for index in range(0, total, stride):
+            key = (index, name)
+            if key not in self._scalars:
+                self._scalars[key] = _spark_point(self.steps[index].tensors.get(name))
+            point = self._scalars[key]
+            if point is not None:
+                values.append(point[0])
+                grads.append(point[1])
+        return Series(tuple(values), tuple(grads))
+
+
+def _spark_point(view: TensorView | None) -> tuple[float, float] | None:
+    if view is None:
+        return None
+    value = scalar_of(view.value, view.summary)
+    grad = scalar_of(view.grad, view.grad_summary) if view.has_grad else None
+    return (0.0 if value is None else value, 0.0 if grad is None else grad)
+
+
+def _iteration_key(step: Step) -> tuple[int | None, int | None]:
+    return (step.loop_line, step.iteration)
+
+
+def next_iteration_test(start: Step) -> StepTest:
+    """Passes the first step of a loop iteration other than `start`'s."""
+    key = _iteration_key(start)
+    return lambda step, _previous: step.iteration is not None and _iteration_key(step) != key
+
+
+def phase_entry_test(phase: str) -> StepTest:
+    """Passes a step where `phase` begins (the step before was in another phase)."""
+    return lambda step, previous: step.phase == phase and (previous is None or previous.phase != phase)
+
+
+def step_out_test(start: Step) -> StepTest:
+    """Passes the first step back in a caller of `start`'s function."""
+    return lambda step, _previous: step.depth < start.depth or step.kind in END_KINDS
+
+
+def reachable(graph: Graph, start: int) -> set[int]:
+    """Ids of the nodes reachable from `start` (itself included)."""
+    seen: set[int] = set()
+    stack = [start]
+    by_id = {node.id: node for node in graph.nodes}
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node = by_id.get(node_id)
+        if node is not None:
+            stack.extend(node.next)
+    return seen
+
+
+def default_tensor(step: Step) -> str | None:
+    """The tensor a learner most likely wants: the latest scalar with a grad_fn (the loss).
+
+    Among 0-d tensors with a grad_fn, prefer one whose graph is not part of
+    another's (loss over my_latent_value); among those, the last defined.
+    """
+    candidates = [name for name, view in step.tensors.items() if view.grad_fn and view.numel == 1]
+    if not candidates:
+        return next(iter(step.tensors), None)
+    graph = step.graph
+    if graph is None or len(candidates) == 1:
+        return candidates[-1]
+    roots = {name: graph.root_of(name) for name in candidates}
+    inner: set[int] = set()
+    for name in candidates:
+        root = roots[name]
+        if root is not None:
+            inner |= reachable(graph, root) - {root}
+    tops = [name for name in candidates if roots[name] is None or roots[name] not in inner]
+    return (tops or candidates)[-1]
+
+
+def changed_fields(view: TensorView, before: TensorView | None) -> frozenset[str]:
+    """Which table columns of a tensor differ from the step before."""
+    if before is None:
+        return frozenset({"name", "shape", "value", "grad", "requires_grad", "device", "grad_fn"})
+    changed = set()
+    if view.shape != before.shape:
+        changed.add("shape")
+    if view.value != before.value or view.summary != before.summary:
+        changed.add("value")
+    if (view.has_grad, view.grad, view.grad_summary, view.accumulated) != (
+        before.has_grad,
+        before.grad,
+        before.grad_summary,
+        before.accumulated,
+    ):
+        changed.add("grad")
+    if view.requires_grad != before.requires_grad:
+        changed.add("requires_grad")
+    if view.device != before.device:
+        changed.add("device")
+    if view.grad_fn != before.grad_fn:
+        changed.add("grad_fn")
+    return frozenset(changed)

@@ -1,0 +1,59 @@
+"""The script's stdout/stderr up to the current step, and an exception if it raised."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.engine.model import ExceptionInfo, Step
+
+
+def exception_text(info: ExceptionInfo) -> Text:
+    """Type, message and line, then the script's own frames."""
+    where = f" (line {info.line})" if info.line is not None else ""
+    text = Text(f"{info.type}: {info.message}{where}\n", style="bold #ff5f5f")
+    for frame in info.traceback:
+        text.append(f"  line {frame.line}, in {frame.function}: {frame.text.strip()}\n", style="#ff8787")
+    return text
+
+
+def ending_text(step: Step) -> Text | None:
+    """A line saying how the run ended, on end and limit steps."""
+    if step.kind == "end":
+        return Text("— the script finished —", style="bold #5faf5f")
+    if step.kind == "limit":
+        return Text(step.message or "— stopped at the step limit —", style="bold #ffaf00")
+    return None
+
+
+class OutputPane(VerticalScroll):
+    """Output so far; scrolled to its end whenever it changes."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[str, int] | None = None
+        self._static = Static("", id="output-text")
+
+    def compose(self):
+        yield self._static
+
+    def show(self, output: str, step: Step | None) -> None:
+        """Draw the output and, at an exception or the end, how the run ended."""
+        key = (output, id(step) if step is not None and step.kind in ("exception", "end", "limit") else 0)
+        if key == self._shown:
+            return
+        self._shown = key
+        text = Text(output, style="")
+        if step is not None and step.exception is not None:
+            if output and not output.endswith("\n"):
+                text.append("\n")
+            text.append_text(exception_text(step.exception))
+        elif step is not None and (ending := ending_text(step)) is not None:
+            if output and not output.endswith("\n"):
+                text.append("\n")
+            text.append_text(ending)
+        if not text.plain:
+            text = Text("(no output yet)", style="dim")
+        self._static.update(text)
+        self.scroll_end(animate=False)
