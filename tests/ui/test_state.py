@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.ui.fakes import scalar, seed_steps
 from tui.engine.model import Step, Summary, TensorView
-from tui.ui.format import format_number, format_values, grad_text, safe_str, value_text
+from tui.formatting import format_number, format_values, grad_text, safe_str, value_text
 from tui.ui.state import History, changed_fields, default_tensor, phase_entry_test
 
 

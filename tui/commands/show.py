@@ -10,7 +10,7 @@ from tui.engine.model import Step
 from tui.engine.recording import Recording, load_recording
 from tui.engine.showjson import output_until, state_json, timeline_json
 from tui.errors import BadInput
-from tui.formatting import format_grad, format_shape, format_value
+from tui.formatting import grad_text, optional_view_text, shape_text, value_text
 
 
 def _pick(recording: Recording, step: int | None) -> int:
@@ -48,18 +48,18 @@ def _print_state(recording: Recording, index: int) -> None:
     if step.line is not None:
         console.print(f"  [dim]{step.line:>4} │[/] {_source_line(recording, step.line)}", highlight=False)
     if step.node is not None:
-        arrived = ", ".join(format_value(view) if view else "None" for view in step.node.grad_outputs)
-        sent = ", ".join(format_value(view) if view else "None" for view in step.node.grad_inputs)
+        arrived = ", ".join(optional_view_text(view) for view in step.node.grad_outputs)
+        sent = ", ".join(optional_view_text(view) for view in step.node.grad_inputs)
         console.print(f"  node [bold]{step.node.name}[/]: grad arrived {arrived}; sent on {sent}")
         if step.node.leaf:
-            before = format_grad(step.node.grad_before) if step.node.grad_before else "None"
-            after = format_grad(step.node.grad_after) if step.node.grad_after else "None"
+            before = grad_text(step.node.grad_before) if step.node.grad_before else "None"
+            after = grad_text(step.node.grad_after) if step.node.grad_after else "None"
             console.print(f"  {step.node.leaf}.grad: {before} → {after}")
     if step.update is not None:
         update = step.update
         console.print(
-            f"  {update.optimizer} updated [bold]{update.param}[/]: {format_value(update.before)} → "
-            f"{format_value(update.after)} (grad {format_value(update.grad) if update.grad else 'None'})"
+            f"  {update.optimizer} updated [bold]{update.param}[/]: {value_text(update.before)} → "
+            f"{value_text(update.after)} (grad {optional_view_text(update.grad)})"
         )
     if step.exception is not None:
         error = step.exception
@@ -70,11 +70,11 @@ def _print_state(recording: Recording, index: int) -> None:
     for name, view in step.tensors.items():
         table.add_row(
             name,
-            format_shape(view.shape),
+            shape_text(view.shape),
             view.dtype,
             view.device,
-            format_value(view, limit=12),
-            format_grad(view, limit=12),
+            value_text(view),
+            grad_text(view),
             view.grad_fn or "",
         )
     console.print(table)

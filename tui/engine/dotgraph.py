@@ -106,7 +106,7 @@ def _stats_text(values: Any) -> str:
 def _values_text(values: Any, summary: Any, numel: int) -> str:
     if values is not None:
         if numel <= LABEL_ELEMENTS:
-            return format_values(values, limit=LABEL_ELEMENTS)
+            return format_values(values)
         return _stats_text(values)
     if summary is not None:
         return (

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from tui.engine.model import Graph, Step, TensorView
-from tui.ui.format import scalar_of
+from tui.formatting import scalar_of
 
 END_KINDS = ("end", "exception", "limit")
 # The sparkline samples at most this many steps across the history.

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Sparkline, Static
 
 from tui.engine.model import NodeEvent, Step, TensorView
-from tui.ui.format import format_number, grad_text, optional_view_text, shape_text, value_text
+from tui.formatting import format_number, grad_text, optional_view_text, shape_text, value_text
 from tui.ui.state import Series
 
 WARNING_STYLE = "bold #ff5f5f"

@@ -7,7 +7,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tui.engine.model import Graph, GraphNode, NodeEvent, Step
-from tui.ui.format import clip, optional_view_text, value_text
+from tui.formatting import clip, optional_view_text, value_text
 from tui.ui.state import default_tensor, reachable
 
 # A 200-layer graph is drawn in full; past this the tree says how many it left out.

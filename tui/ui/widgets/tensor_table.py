@@ -7,7 +7,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from tui.engine.model import Step, TensorView
-from tui.ui.format import grad_text, shape_text, value_text
+from tui.formatting import grad_text, shape_text, value_text
 from tui.ui.state import changed_fields
 
 # Big models have thousands of named tensors; the table shows the first ones.
