@@ -1,0 +1,75 @@
+"""What a step holds: named tensors with safe values, summaries, module and optimizer names."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.engine.drive import record, write
+from tui.engine.snapshot import ViewMaker, collect_named, make_view
+
+NAMED = """import torch
+import torch.nn as nn
+from torch.optim import Adam
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.m1 = nn.Linear(3, 2)
+        self.register_buffer("steps", torch.zeros(1))
+
+my_network = Net()
+weights = torch.tensor([1.0, 2.0], requires_grad=True)
+opt = Adam([weights, *my_network.parameters()], lr=0.01)
+(weights.sum() + my_network.m1(torch.ones(3)).sum()).backward()
+opt.step()
+big = torch.arange(1000.0)
+odd = torch.tensor([float("nan"), float("inf"), -float("inf"), 1.5])
+lr = 0.5
+done = True
+"""
+
+
+def test_named_tensors_modules_and_optimizer_state_at_the_end(tmp_path):
+    steps, result = record(write(tmp_path, "named.py", NAMED))
+    assert result.status == "finished"
+    end = steps[-1]
+    tensors = end.tensors
+    assert tensors["my_network.m1.weight"].shape == (2, 3) and tensors["my_network.m1.weight"].role == "parameter"
+    assert tensors["my_network.steps"].role == "buffer"
+    assert tensors["opt.state.weights.exp_avg"].role == "state"
+    assert "opt.state.my_network.m1.bias.exp_avg_sq" in tensors
+    assert end.scalars["opt.lr"] == 0.01 and end.scalars["opt.betas"] == (0.9, 0.999)
+    assert end.scalars["lr"] == 0.5 and end.scalars["done"] is True
+    big = tensors["big"]
+    assert big.value is None and big.summary.numel == 1000
+    assert (big.summary.min, big.summary.max, big.summary.mean) == (0.0, 999.0, 499.5)
+    assert big.summary.zeros == 1 and big.summary.first[:3] == (0.0, 1.0, 2.0)
+    assert tensors["odd"].value == ("nan", "inf", "-inf", 1.5)
+    weights = tensors["weights"]
+    assert (weights.grad, weights.accumulated, weights.is_leaf, weights.requires_grad) == ((1.0, 1.0), 1, True, True)
+
+
+def test_a_tensor_that_cannot_be_read_shows_a_marker_instead_of_raising():
+    meta = torch.empty(3, device="meta")
+    view = make_view(meta)
+    assert isinstance(view.value, str) and view.value.startswith("<unreadable")
+    assert view.shape == (3,) and view.device == "meta"
+
+
+def test_an_unchanged_tensor_keeps_its_view_and_a_data_write_is_seen():
+    maker = ViewMaker()
+    weights = torch.tensor([1.0, 2.0], requires_grad=True)
+    first = maker.views([("weights", weights, "tensor", 0)])["weights"]
+    assert maker.views([("weights", weights, "tensor", 0)])["weights"] is first
+    weights.data.add_(1.0)  # does not bump _version
+    changed = maker.views([("weights", weights, "tensor", 0)])["weights"]
+    assert changed.value == (2.0, 3.0) and changed is not first
+
+
+def test_locals_override_globals_and_non_leaf_grads_are_not_read(recwarn):
+    loss = torch.tensor(2.0, requires_grad=True) * 3
+    named = collect_named([{"loss": torch.tensor(1.0), "x": 1.0}, {"loss": loss}])
+    assert [name for name, _, _ in named.tensors] == ["loss"] and named.tensors[0][1] is loss
+    view = ViewMaker().views([("loss", loss, "tensor", 0)])["loss"]
+    assert view.grad_fn == "MulBackward0" and view.has_grad is False
+    assert not [warning for warning in recwarn if ".grad" in str(warning.message)]

@@ -1,0 +1,104 @@
+"""Capture what the script writes to stdout/stderr, per step, without touching the terminal.
+
+sys.stdout is one object for the whole process while the app draws from another
+thread, so the streams are replaced by routers that send writes from the session's
+threads (the worker, autograd threads running the script's hooks) to the session's
+buffer and everything else to the stream they replaced.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, TextIO
+
+_lock = threading.Lock()
+_buffers: dict[int, OutputBuffer] = {}
+_installs = 0
+_originals: tuple[TextIO, TextIO] | None = None
+
+
+class OutputBuffer:
+    """What the script wrote since the previous step."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self._parts.append(text)
+
+    def take(self) -> str:
+        """Everything written since the last take."""
+        with self._lock:
+            text = "".join(self._parts)
+            self._parts.clear()
+        return text
+
+
+class _Router:
+    """Stands in for sys.stdout / sys.stderr: routes by the writing thread."""
+
+    def __init__(self, original: TextIO) -> None:
+        self._original = original
+
+    def _buffer(self) -> OutputBuffer | None:
+        return _buffers.get(threading.get_ident())
+
+    def write(self, text: str) -> int:
+        buffer = self._buffer()
+        if buffer is None:
+            return self._original.write(text)
+        buffer.write(str(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._buffer() is None:
+            self._original.flush()
+
+    def isatty(self) -> bool:
+        return False if self._buffer() is not None else self._original.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+def install() -> None:
+    """Put the routers in place (counted: the last uninstall restores the streams)."""
+    global _installs, _originals
+    with _lock:
+        if _installs == 0:
+            _originals = (sys.stdout, sys.stderr)
+            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+        _installs += 1
+
+
+def uninstall() -> None:
+    """Restore the streams replaced by the first install."""
+    global _installs, _originals
+    with _lock:
+        _installs -= 1
+        if _installs == 0 and _originals is not None:
+            if isinstance(sys.stdout, _Router):
+                sys.stdout = _originals[0]
+            if isinstance(sys.stderr, _Router):
+                sys.stderr = _originals[1]
+            _originals = None
+
+
+def route(thread_ident: int, buffer: OutputBuffer) -> None:
+    """Send this thread's writes to the buffer."""
+    _buffers[thread_ident] = buffer
+
+
+def unroute(buffer: OutputBuffer) -> None:
+    """Stop sending any thread's writes to the buffer."""
+    for ident, routed in list(_buffers.items()):
+        if routed is buffer:
+            _buffers.pop(ident, None)

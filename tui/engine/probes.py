@@ -1,0 +1,377 @@
+"""Instrumentation of backward(), optimizer.step() and zero_grad() for one run.
+
+`torch.autograd.backward` (which `Tensor.backward` calls) and `torch.autograd.grad`
+are wrapped, zero_grad() of optimizers and modules too (torch has no hook for it),
+and optimizer steps are seen through torch's global optimizer step hooks. The
+wrappers act only in the thread running the script; every patch, hook and handle is
+removed when the run ends, so the script computes exactly what it computes alone.
+
+When the session wants sub-steps, a backward pass registers a pre-hook and a hook on
+every node of its graph (and a post-accumulate-grad hook on every leaf) and reports
+one event per node in the order the engine runs them; an optimizer step reports one
+event per parameter after the real step has run.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Callable, Protocol, Sequence
+
+import torch  # this module patches torch for the duration of a run
+
+from tui.engine.accumulation import Accumulation
+from tui.engine.graph import GraphCapture, walk
+from tui.engine.model import Graph, NodeEvent, ParamUpdate, ResetEvent, TensorView
+from tui.engine.snapshot import ViewMaker, is_zero_tensor, param_name, readable_grad
+
+
+class Host(Protocol):
+    """What the probes need from the running session."""
+
+    filename: str
+    views: ViewMaker
+    graphs: GraphCapture
+    accumulation: Accumulation
+
+    def capturing(self) -> bool: ...
+    def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None: ...
+    def event_step(self, kind: str, frame: FrameType | None, **event: Any) -> bool: ...
+    def name_in_script(self, obj: Any, frame: FrameType | None) -> str: ...
+    def param_names(self, frame: FrameType | None) -> dict[int, str]: ...
+    def tracked_leaves(self) -> list[torch.Tensor]: ...
+    def noted(self, phase: str, roots: Sequence[torch.Tensor] = ()) -> None: ...
+    def route_output(self) -> None: ...
+
+
+@dataclass
+class _Pass:
+    """One captured backward pass in progress."""
+
+    frame: FrameType | None
+    graph: Graph | None
+    arrived: dict[int, tuple[TensorView | None, ...]] = field(default_factory=dict)
+    grad_before: dict[int, tuple[TensorView | None, bool]] = field(default_factory=dict)
+    grad_after: dict[int, TensorView] = field(default_factory=dict)
+    done: list[int] = field(default_factory=list)
+    emitting: bool = True
+
+
+_active: dict[int, Probes] = {}  # worker thread ident -> its probes
+_patch_lock = threading.Lock()
+_originals: dict[str, Any] = {}
+_installs = 0
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [item for item in value if isinstance(item, torch.Tensor)]
+    return []
+
+
+def _leaf_of(node: Any) -> torch.Tensor | None:
+    """The tensor an AccumulateGrad node feeds (None for every other node)."""
+    variable = getattr(node, "variable", None)
+    return variable if isinstance(variable, torch.Tensor) else None
+
+
+def _views(views: ViewMaker, tensors: Sequence[Any]) -> tuple[TensorView | None, ...]:
+    return tuple(views.view(tensor) if isinstance(tensor, torch.Tensor) else None for tensor in tensors)
+
+
+class Probes:
+    """The instrumentation of one run, active in the thread that runs the script."""
+
+    def __init__(self, host: Host, light: bool = False) -> None:
+        self.host = host
+        # Light probes (breaks-only runs, which never show sub-steps) only note that an
+        # event happened, so that the script keeps its native speed.
+        self.light = light
+        self._inside = threading.local()
+
+    # -- installing ------------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Activate for the calling thread (patches torch on the first install)."""
+        global _installs
+        with _patch_lock:
+            if _installs == 0:
+                _patch()
+            _installs += 1
+            _active[threading.get_ident()] = self
+
+    def uninstall(self) -> None:
+        """Deactivate; the last uninstall restores torch exactly as it was."""
+        global _installs
+        with _patch_lock:
+            for ident, probes in list(_active.items()):
+                if probes is self:
+                    del _active[ident]
+            _installs -= 1
+            if _installs == 0:
+                _unpatch()
+
+    def _script_frame(self) -> FrameType | None:
+        frame: FrameType | None = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename != self.host.filename:
+            frame = frame.f_back
+        return frame
+
+    # -- backward ----------------------------------------------------------------------------
+
+    def backward(self, real: Callable[..., Any], roots: Any, args: tuple, kwargs: dict) -> Any:
+        """Run a backward pass (or autograd.grad), reporting node by node when wanted."""
+        if self.light:
+            self.host.noted("backprop", _tensors(roots))
+            return real(roots, *args, **kwargs)
+        if getattr(self._inside, "backward", False):
+            return real(roots, *args, **kwargs)
+        self._inside.backward = True
+        self.host.noted("backprop", _tensors(roots))
+        try:
+            frame = self._script_frame()
+            if self.host.capturing():
+                return self._captured_backward(real, roots, args, kwargs, frame)
+            return self._plain_backward(real, roots, args, kwargs)
+        finally:
+            self._inside.backward = False
+            self.host.graphs.saved_freed()
+
+    def _plain_backward(self, real: Callable[..., Any], roots: Any, args: tuple, kwargs: dict) -> Any:
+        """A backward pass without sub-steps: only the accumulation counts of the named leaves."""
+        leaves = self.host.tracked_leaves()
+        before = [(tensor, tensor.grad, None if tensor.grad is None else tensor.grad._version) for tensor in leaves]
+        result = real(roots, *args, **kwargs)
+        accumulation = self.host.accumulation
+        for tensor, grad, version in before:
+            after = tensor.grad
+            if after is not None and (after is not grad or after._version != version):
+                accumulation.added(tensor, was_reset=grad is None or accumulation.count(tensor) == 0)
+        return result
+
+    def _captured_backward(self, real: Callable[..., Any], roots: Any, args: tuple, kwargs: dict, frame: Any) -> Any:
+        root_tensors = _tensors(roots)
+        graph = self.host.event_graph(frame, root_tensors)
+        state = _Pass(frame=frame, graph=graph)
+        handles: list[Any] = []
+        try:
+            for node in walk(tensor.grad_fn for tensor in root_tensors):
+                handles.append(node.register_prehook(self._prehook(node, state)))
+                handles.append(node.register_hook(self._hook(node, state)))
+                variable = _leaf_of(node)
+                if variable is not None and variable.requires_grad:
+                    handles.append(variable.register_post_accumulate_grad_hook(self._accumulated(node, state)))
+            return real(roots, *args, **kwargs)
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _prehook(self, node: Any, state: _Pass) -> Callable[[Any], None]:
+        def prehook(grad_outputs: Any) -> None:
+            self.host.route_output()
+            variable = _leaf_of(node)
+            if variable is not None:
+                grad = variable.grad
+                before = None if grad is None else self.host.views.view(grad)
+                was_reset = before is None or is_zero_tensor(before) or self.host.accumulation.count(variable) == 0
+                state.grad_before[id(node)] = (before, was_reset)
+            if state.emitting:
+                state.arrived[id(node)] = _views(self.host.views, grad_outputs)
+
+        return prehook
+
+    def _accumulated(self, node: Any, state: _Pass) -> Callable[[torch.Tensor], None]:
+        def accumulated(tensor: torch.Tensor) -> None:
+            _, was_reset = state.grad_before.get(id(node), (None, True))
+            self.host.accumulation.added(tensor, was_reset)
+            if state.emitting and tensor.grad is not None:
+                state.grad_after[id(node)] = self.host.views.view(tensor.grad)
+
+        return accumulated
+
+    def _hook(self, node: Any, state: _Pass) -> Callable[[Any, Any], None]:
+        def hook(grad_inputs: Any, grad_outputs: Any) -> None:
+            node_id = self.host.graphs.id_of(node)
+            if node_id is not None:
+                state.done.append(node_id)
+            if not state.emitting or node_id is None:
+                return
+            variable = _leaf_of(node)
+            is_accumulate = variable is not None
+            event = NodeEvent(
+                node_id=node_id,
+                name=type(node).__name__,
+                grad_outputs=state.arrived.pop(id(node), ()),
+                grad_inputs=_views(self.host.views, grad_inputs),
+                leaf=self.host.param_names(state.frame).get(id(variable)) if is_accumulate else None,
+                grad_before=state.grad_before.get(id(node), (None, True))[0] if is_accumulate else None,
+                grad_after=state.grad_after.get(id(node)) if is_accumulate else None,
+                done=tuple(state.done),
+            )
+            kind = "accumulate" if is_accumulate else "backward"
+            state.emitting = self.host.event_step(kind, state.frame, node=event, graph=state.graph)
+
+        return hook
+
+    # -- optimizer.step() and zero_grad() -------------------------------------------------------
+
+    def optimizer_pre(self, optimizer: torch.optim.Optimizer) -> None:
+        """Before optimizer.step(): remember every parameter's value and grad."""
+        self.host.noted("optimize")
+        if self.light:
+            return
+        self._inside.step = None
+        if not self.host.capturing():
+            return
+        self._inside.step = [
+            (group_index, index, param, self._param_view(param))
+            for group_index, group in enumerate(optimizer.param_groups)
+            for index, param in enumerate(group["params"])
+        ]
+
+    def _param_view(self, param: torch.Tensor) -> TensorView:
+        role = "parameter" if isinstance(param, torch.nn.Parameter) else "tensor"
+        return self.host.views.view(param, role, self.host.accumulation.count(param))
+
+    def optimizer_post(self, optimizer: torch.optim.Optimizer) -> None:
+        """After optimizer.step(): one event per parameter, value before, grad used, after."""
+        if self.light:
+            return
+        before = getattr(self._inside, "step", None)
+        self._inside.step = None
+        if not before:
+            return
+        frame = self._script_frame()
+        names = self.host.param_names(frame)
+        optimizer_name = self.host.name_in_script(optimizer, frame)
+        labels = [param_name(optimizer_name, names, group, index, param) for group, index, param, _ in before]
+        for position, (_, _, param, before_view) in enumerate(before):
+            grad = readable_grad(param)
+            after_view = self._param_view(param)
+            if grad is None and after_view.value == before_view.value:
+                continue  # torch.optim skips parameters without a grad
+            update = ParamUpdate(
+                optimizer=optimizer_name,
+                param=labels[position],
+                before=before_view,
+                grad=None if grad is None else self.host.views.view(grad),
+                after=after_view,
+            )
+            # Parameters later in the list are shown as they were: one update per sub-step.
+            not_yet = {labels[later]: before[later][3] for later in range(position + 1, len(before))}
+            if not self.host.event_step("optimizer", frame, update=update, pending=not_yet):
+                return
+
+    def zero_grad(self, real: Callable[..., Any], owner: Any, args: tuple, kwargs: dict) -> Any:
+        """A zero_grad() of an optimizer or a module: reset counts, report one event."""
+        if self.light:
+            self.host.noted("reset")
+            return real(owner, *args, **kwargs)
+        if getattr(self._inside, "zero_grad", False):
+            return real(owner, *args, **kwargs)
+        self._inside.zero_grad = True
+        try:
+            params = _params_of(owner)
+            had_grad = [param for param in params if readable_grad(param) is not None]
+            result = real(owner, *args, **kwargs)
+            for param in params:
+                self.host.accumulation.set(param, 0)
+            self.host.noted("reset")
+            if self.host.capturing():
+                frame = self._script_frame()
+                names = self.host.param_names(frame)
+                set_to_none = bool(kwargs.get("set_to_none", args[0] if args else True))
+                event = ResetEvent(
+                    source=self.host.name_in_script(owner, frame),
+                    tensors=tuple(names.get(id(param), "?") for param in had_grad),
+                    set_to_none=set_to_none,
+                )
+                self.host.event_step("reset", frame, reset=event)
+            return result
+        finally:
+            self._inside.zero_grad = False
+
+
+def _params_of(owner: Any) -> list[torch.Tensor]:
+    try:
+        if isinstance(owner, torch.optim.Optimizer):
+            return [param for group in owner.param_groups for param in group["params"]]
+        if isinstance(owner, torch.nn.Module):
+            return list(owner.parameters())
+    except Exception:
+        pass
+    return []
+
+
+# -- the process-wide patches, active only for threads running a script ------------------------
+
+
+def _probes() -> Probes | None:
+    return _active.get(threading.get_ident())
+
+
+def _patch() -> None:
+    real_backward = torch.autograd.backward
+    real_grad = torch.autograd.grad
+    real_optimizer_zero = torch.optim.Optimizer.zero_grad
+    real_module_zero = torch.nn.Module.zero_grad
+    _originals.update(
+        backward=real_backward, grad=real_grad, optimizer_zero=real_optimizer_zero, module_zero=real_module_zero
+    )
+
+    def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        probes = _probes()
+        if probes is None:
+            return real_backward(tensors, *args, **kwargs)
+        return probes.backward(real_backward, tensors, args, kwargs)
+
+    def grad(outputs: Any, *args: Any, **kwargs: Any) -> Any:
+        probes = _probes()
+        if probes is None:
+            return real_grad(outputs, *args, **kwargs)
+        return probes.backward(real_grad, outputs, args, kwargs)
+
+    def optimizer_zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+        probes = _probes()
+        if probes is None:
+            return real_optimizer_zero(self, *args, **kwargs)
+        return probes.zero_grad(real_optimizer_zero, self, args, kwargs)
+
+    def module_zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+        probes = _probes()
+        if probes is None:
+            return real_module_zero(self, *args, **kwargs)
+        return probes.zero_grad(real_module_zero, self, args, kwargs)
+
+    def step_pre(optimizer: Any, args: Any, kwargs: Any) -> None:
+        probes = _probes()
+        if probes is not None:
+            probes.optimizer_pre(optimizer)
+
+    def step_post(optimizer: Any, args: Any, kwargs: Any) -> None:
+        probes = _probes()
+        if probes is not None:
+            probes.optimizer_post(optimizer)
+
+    for wrapper, real in ((backward, real_backward), (grad, real_grad)):
+        wrapper.__doc__, wrapper.__name__ = real.__doc__, real.__name__
+    torch.autograd.backward = backward
+    torch.autograd.grad = grad
+    torch.optim.Optimizer.zero_grad = optimizer_zero_grad  # type: ignore[method-assign]
+    torch.nn.Module.zero_grad = module_zero_grad  # type: ignore[method-assign]
+    from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+    _originals["handles"] = (register_optimizer_step_pre_hook(step_pre), register_optimizer_step_post_hook(step_post))
+
+
+def _unpatch() -> None:
+    torch.autograd.backward = _originals.pop("backward")
+    torch.autograd.grad = _originals.pop("grad")
+    torch.optim.Optimizer.zero_grad = _originals.pop("optimizer_zero")  # type: ignore[method-assign]
+    torch.nn.Module.zero_grad = _originals.pop("module_zero")  # type: ignore[method-assign]
+    for handle in _originals.pop("handles"):
+        handle.remove()

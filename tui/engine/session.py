@@ -1,0 +1,240 @@
+"""A Session runs one script in a worker thread and reports its steps.
+
+Modes:
+- "interactive": starts paused at the first line; each command (step_into, step_over,
+  step_out, resume) runs to the next stop and emits the step it stops at.
+- "record": emits every step (step-into everywhere, with every backward, accumulate,
+  optimizer and reset sub-step) without pausing.
+- "breaks-only": emits steps only at breakpoints and at the end; in between the
+  script runs untraced, at native speed.
+
+A run always ends with a step of kind "end", "exception" or "limit". Commands are
+thread-safe and return at once; `on_step` and `on_done` are called from the
+script's thread (or an autograd thread during backward), never from the caller's.
+"""
+
+from __future__ import annotations
+
+import ast
+import platform
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch  # the session runs PyTorch scripts; the UI only ever sees its Steps
+
+from tui import __version__
+from tui.engine.devices import resolve_device
+from tui.engine.loops import LoopCounters, LoopTable, instrument
+from tui.engine.model import ExceptionInfo, Header, Step
+from tui.engine.recording import FORMAT_VERSION
+from tui.engine.runner import RunSpec, Runner
+from tui.errors import BadInput, ScriptCompileError
+
+MODES = ("interactive", "record", "breaks-only")
+COMMANDS = ("step_into", "step_over", "step_out", "resume", "stop")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended: finished, raised, limit or stopped; how many steps it emitted."""
+
+    status: str
+    steps: int
+    exception: ExceptionInfo | None
+
+
+def compile_script(path: Path, source: str, break_lines: Iterable[int] = ()) -> tuple[ast.Module, object]:
+    """Parse and compile the script (instrumented to count loop iterations)."""
+    filename = str(path.resolve())
+    try:
+        tree = ast.parse(source, filename=filename)
+        compile(tree, filename, "exec", dont_inherit=True)  # the plain script's own errors first
+        code = compile(instrument(tree, break_lines), filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        raise ScriptCompileError(f"SyntaxError at line {error.lineno}: {error.msg}") from None
+    except ValueError as error:  # e.g. null bytes in the source
+        raise ScriptCompileError(f"SyntaxError at line 1: {error}") from None
+    return tree, code
+
+
+class Session:
+    """Runs a script under the tracer; see the module docstring for the modes."""
+
+    def __init__(
+        self,
+        script: str | Path,
+        *,
+        on_step: Callable[[Step], None],
+        on_done: Callable[[RunResult], None] | None = None,
+        mode: str = "interactive",
+        max_steps: int = 100_000,
+        breakpoints: Iterable[int] = (),
+        device: str | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        path = Path(script)
+        if not path.is_file():
+            raise BadInput(f"no such script: {script}")
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise BadInput(f"cannot read {script}: {error}") from None
+        self._breakpoints = frozenset(int(line) for line in breakpoints)
+        tree, code = compile_script(path, source, self._breakpoints if mode == "breaks-only" else ())
+        device_name, gpu_name = resolve_device(device)
+        self._spec = RunSpec(
+            path=path,
+            filename=str(path.resolve()),
+            code=code,  # type: ignore[arg-type]
+            mode=mode,
+            max_steps=max_steps,
+            device=device_name,
+            source_lines=tuple(source.splitlines()),
+        )
+        self._table = LoopTable(tree)
+        self.header = Header(
+            format_version=FORMAT_VERSION,
+            gradstep=__version__,
+            torch=torch.__version__,
+            python=platform.python_version(),
+            device=device_name,
+            device_name=gpu_name,
+            script=str(path.resolve()),
+            source=source,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            max_steps=max_steps,
+            breakpoints=tuple(sorted(self._breakpoints)),
+        )
+        self._on_step = on_step
+        self._on_done = on_done
+        self._commands: deque[str] = deque()
+        self._condition = threading.Condition()
+        self._waiting = False
+        self._stop = False
+        self._started = False
+        self._done = threading.Event()
+        self._result: RunResult | None = None
+        self._runner: Runner | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def mode(self) -> str:
+        return self._spec.mode
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the script in a new worker thread."""
+        self._claim()
+        self._thread = threading.Thread(target=self._run, name="gradstep-script", daemon=True)
+        self._thread.start()
+
+    def run(self) -> RunResult:
+        """Run the script in the calling thread, to its end (record and breaks-only modes)."""
+        self._claim()
+        return self._run()
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """The result once the run has ended (None if it has not within the timeout)."""
+        self._done.wait(timeout)
+        return self._result
+
+    def _claim(self) -> None:
+        if self._started:
+            raise RuntimeError("a Session runs once: create a new one to run again")
+        self._started = True
+
+    def _run(self) -> RunResult:
+        counters = LoopCounters(self._table, self._spec.filename)
+        if self._spec.mode == "breaks-only":
+            counters.header_breaks = self._breakpoints
+        runner = Runner(
+            self._spec, counters, self._on_step, self._next_command, lambda: self._stop, self._breakpoints
+        )
+        self._runner = runner
+        try:
+            status, exception = runner.run()
+        except BaseException:  # on_step raised: no result, but nobody waits forever
+            self._done.set()
+            raise
+        finally:
+            self._runner = None
+        result = RunResult(status=status, steps=runner.count, exception=exception)
+        self._result = result
+        self._done.set()
+        if self._on_done is not None:
+            self._on_done(result)
+        return result
+
+    def _next_command(self) -> str:
+        """In the script's thread, at a stop: wait for the learner's next command."""
+        with self._condition:
+            self._waiting = True
+            runner = self._runner
+            if runner is not None:
+                runner.tracer.pause_requested = False
+            while not self._commands:
+                self._condition.wait()
+            self._waiting = False
+            return self._commands.popleft()
+
+    # -- commands (thread-safe, return at once) ------------------------------------------------
+
+    def _command(self, command: str) -> None:
+        with self._condition:
+            if self._stop or self._done.is_set():
+                return
+            self._commands.append(command)
+            self._condition.notify_all()
+
+    def step_into(self) -> None:
+        """Run to the next line of the script, into its functions and node by node into backward."""
+        self._command("step_into")
+
+    def step_over(self) -> None:
+        """Run to the next line of the current function (or out of a backward / optimizer step)."""
+        self._command("step_over")
+
+    def step_out(self) -> None:
+        """Run until the current function of the script returns."""
+        self._command("step_out")
+
+    def resume(self) -> None:
+        """Run to the next breakpoint, a pause request or the end."""
+        self._command("resume")
+
+    def pause(self) -> None:
+        """Stop a running script at its next line (no-op when it is already paused)."""
+        with self._condition:
+            runner = self._runner
+            if self._waiting or runner is None or self._done.is_set() or self._spec.mode != "interactive":
+                return
+            self._commands.clear()
+        runner.tracer.request_pause()
+
+    def stop(self) -> None:
+        """End the run at the script's next line; the last step says it was stopped."""
+        with self._condition:
+            if self._done.is_set():
+                return
+            self._stop = True
+            self._commands.clear()
+            self._commands.append("stop")
+            self._condition.notify_all()
+            waiting = self._waiting
+            runner = self._runner
+        if not waiting and runner is not None:
+            runner.tracer.request_pause()
+
+    def set_breakpoints(self, lines: Iterable[int]) -> None:
+        """Replace the breakpoints (interactive runs; breaks-only runs fix theirs at start)."""
+        self._breakpoints = frozenset(int(line) for line in lines)
+        runner = self._runner
+        if runner is not None and self._spec.mode == "interactive":
+            runner.tracer.set_breakpoints(self._breakpoints)
+

@@ -1,0 +1,264 @@
+"""The bdb-based tracer: pauses before each line of the script's own code, nowhere else.
+
+Only frames whose code comes from the script file can stop (module level, and the
+functions and methods it defines, such as a `forward()` called by torch); torch and
+other libraries run untraced. Continue with no breakpoint drops the trace function
+as bdb does, so the script runs at native speed; a pause request from another thread
+then turns tracing back on in the worker thread (`_PyEval_SetTrace` on the worker's
+thread state, what `threading.settrace_all_threads` does on Python 3.12+), and the
+script stops at its next line. Where that is not available the trace is kept on
+during continue and pausing sets `f_trace` on the worker's frames.
+"""
+
+from __future__ import annotations
+
+import bdb
+import builtins
+import ctypes
+import sys
+import threading
+from types import CodeType, FrameType
+from typing import Any, Callable, Mapping
+
+
+class Tracer(bdb.Bdb):
+    """Stops before lines of one script file; everything else runs untraced."""
+
+    def __init__(self, filename: str, on_line: Callable[[FrameType], None]) -> None:
+        super().__init__()
+        self.filename = filename
+        self.breakpoints: frozenset[int] = frozenset()
+        self.pause_requested = False
+        self.native = False  # tracing dropped during a continue
+        self._on_line = on_line
+        self._worker_ident: int | None = None
+        self._kicker = _Kicker.create()
+        self._kick_lock = threading.Lock()
+        self._tstate: int | None = None
+
+    # -- the stop logic ----------------------------------------------------------------------
+
+    def is_script(self, frame: FrameType) -> bool:
+        return frame.f_code.co_filename == self.filename
+
+    def stop_here(self, frame: FrameType) -> bool:
+        if frame.f_code.co_filename != self.filename:
+            return False
+        if self.pause_requested:
+            return True
+        return super().stop_here(frame)
+
+    def break_here(self, frame: FrameType) -> bool:
+        return frame.f_lineno in self.breakpoints and frame.f_code.co_filename == self.filename
+
+    def break_anywhere(self, frame: FrameType) -> bool:
+        return bool(self.breakpoints) and frame.f_code.co_filename == self.filename
+
+    # -- what happens at a stop --------------------------------------------------------------
+
+    def user_line(self, frame: FrameType) -> None:
+        """Before a line of the script: hand the frame to the session."""
+        self.pause_requested = False
+        self._on_line(frame)
+
+    def user_call(self, frame: FrameType, argument_list: Any) -> None:
+        """Entering a function of the script: nothing to show until its first line."""
+
+    def user_return(self, frame: FrameType, return_value: Any) -> None:
+        """Leaving a function of the script: the caller's next line is the next stop."""
+
+    def user_exception(self, frame: FrameType, exc_info: Any) -> None:
+        """An exception passing through: shown by the session if nothing catches it."""
+
+    # -- commands (called in the thread that runs the script, at a stop) ---------------------
+
+    def step_into(self) -> None:
+        self.set_step()
+
+    def step_over(self, frame: FrameType) -> None:
+        self.set_next(frame)
+
+    def step_out(self, frame: FrameType) -> None:
+        """Run until the script frame that called this one gets its next line.
+
+        bdb's set_return stops in the direct caller, which here is often torch's
+        (nn.Module.__call__ calling forward) and never traced, so aim at the script's
+        own caller instead. At module level, step out runs on like continue.
+        """
+        caller = frame.f_back
+        while caller is not None and caller.f_code.co_filename != self.filename:
+            caller = caller.f_back
+        if caller is None:
+            self.set_continue()
+        else:
+            self._set_stopinfo(caller, None)
+
+    def set_continue(self) -> None:
+        """Run to a breakpoint or the end; without breakpoints, at native speed."""
+        self._set_stopinfo(self.botframe, None, -1)
+        if self.breakpoints or self._kicker is None or threading.get_ident() != self._worker_ident:
+            return
+        self.native = True
+        sys.settrace(None)
+        frame = sys._getframe().f_back
+        while frame is not None and frame is not self.botframe:
+            del frame.f_trace
+            frame = frame.f_back
+
+    def set_breakpoints(self, lines: frozenset[int]) -> None:
+        """New breakpoints (any thread); a native continue starts tracing again to see them."""
+        self.breakpoints = lines
+        if lines and self.native:
+            self._retrace()
+
+    def request_pause(self) -> None:
+        """From another thread: stop at the script's next line."""
+        self.pause_requested = True
+        self._retrace()
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run_code(self, code: CodeType, namespace: dict[str, Any]) -> None:
+        """Run the compiled script under the tracer in the calling thread."""
+        self.reset()
+        self._worker_ident = threading.get_ident()
+        self._tstate = self._kicker.thread_state() if self._kicker is not None else None
+        sys.settrace(self.trace_dispatch)
+        try:
+            exec(code, namespace)
+        finally:
+            self.quitting = True
+            sys.settrace(None)
+            with self._kick_lock:
+                self._tstate = None
+                self.native = False
+
+    def start_untraced(self) -> None:
+        """For a run without a trace function (breaks-only): allow a later stop request."""
+        self.reset()
+        self._worker_ident = threading.get_ident()
+        self._tstate = self._kicker.thread_state() if self._kicker is not None else None
+        self.native = True
+
+    def end_untraced(self) -> None:
+        with self._kick_lock:
+            self._tstate = None
+            self.native = False
+        sys.settrace(None)
+
+    def _retrace(self) -> None:
+        """Make the worker thread trace its script frames again (called from any thread)."""
+        if threading.get_ident() == self._worker_ident:
+            self._trace_frames(sys._getframe())
+            return
+        with self._kick_lock:
+            if self.native and self._tstate is not None and self._kicker is not None:
+                self._kicker.kick(self._tstate, self._on_kick)
+                return
+        frames: Mapping[int, FrameType] = sys._current_frames()
+        frame = frames.get(self._worker_ident or -1)
+        if frame is not None:
+            self._trace_frames(frame)
+
+    def _on_kick(self, frame: FrameType) -> None:
+        """In the worker, at its next trace event after a kick: trace as usual again."""
+        self.native = False
+        if self.botframe is None:
+            self.botframe = frame
+        sys.settrace(self.trace_dispatch)
+        self._trace_frames(frame)
+
+    def _trace_frames(self, frame: FrameType | None) -> None:
+        while frame is not None:
+            if frame.f_code.co_filename == self.filename:
+                frame.f_trace = self.trace_dispatch
+                frame.f_trace_lines = True
+            frame = frame.f_back
+
+
+_import_lock = threading.Lock()
+_untraced_threads: set[int] = set()
+_real_import: Callable[..., Any] | None = None
+
+
+def _import_untraced(*args: Any, **kwargs: Any) -> Any:
+    """builtins.__import__ that runs library imports untraced in the script's thread."""
+    assert _real_import is not None
+    trace = sys.gettrace() if threading.get_ident() in _untraced_threads else None
+    if trace is None:
+        return _real_import(*args, **kwargs)
+    # Import machinery is never the script's code; tracing it only slows it (torch's
+    # first optimizer imports torch._dynamo: seconds under a trace function).
+    sys.settrace(None)
+    try:
+        return _real_import(*args, **kwargs)
+    finally:
+        sys.settrace(trace)
+
+
+def begin_untraced_imports() -> None:
+    """Make imports made by the calling thread run without the trace function."""
+    global _real_import
+    with _import_lock:
+        if not _untraced_threads:
+            _real_import = builtins.__import__
+            builtins.__import__ = _import_untraced
+        _untraced_threads.add(threading.get_ident())
+
+
+def end_untraced_imports() -> None:
+    """Undo begin_untraced_imports for the calling thread (the last one restores __import__)."""
+    global _real_import
+    with _import_lock:
+        _untraced_threads.discard(threading.get_ident())
+        if not _untraced_threads and _real_import is not None:
+            if builtins.__import__ is _import_untraced:
+                builtins.__import__ = _real_import
+            _real_import = None
+
+
+class _Kicker:
+    """Installs a C-level trace function on another thread's state (CPython only)."""
+
+    _TRACEFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+
+    def __init__(self, set_trace: Any, get_state: Any) -> None:
+        self._set_trace = set_trace
+        self._get_state = get_state
+        self._callbacks: list[Any] = []
+        self._target: Callable[[FrameType], None] | None = None
+
+    @classmethod
+    def create(cls) -> _Kicker | None:
+        if sys.implementation.name != "cpython" or sys.version_info >= (3, 13):
+            return None
+        try:
+            api = ctypes.pythonapi
+            set_trace = api._PyEval_SetTrace
+            set_trace.argtypes = [ctypes.c_void_p, cls._TRACEFUNC, ctypes.c_void_p]
+            set_trace.restype = ctypes.c_int
+            get_state = api.PyThreadState_Get
+            get_state.restype = ctypes.c_void_p
+        except (AttributeError, OSError):
+            return None
+        return cls(set_trace, get_state)
+
+    def thread_state(self) -> int:
+        """The calling thread's PyThreadState pointer."""
+        return int(self._get_state())
+
+    def kick(self, thread_state: int, target: Callable[[FrameType], None]) -> None:
+        """At that thread's next trace event, call target(frame) there."""
+
+        def on_event(_obj: int, frame_pointer: int, _what: int, _arg: int) -> int:
+            frame = ctypes.cast(frame_pointer, ctypes.py_object).value
+            try:
+                target(frame)
+            except Exception:  # never let a failed kick take the script down
+                sys.settrace(None)
+            return 0
+
+        # A callback must outlive any use of it by the other thread: keep them all (kicks are rare).
+        callback = self._TRACEFUNC(on_event)
+        self._callbacks.append(callback)
+        self._set_trace(thread_state, callback, None)
