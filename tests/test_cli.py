@@ -167,3 +167,11 @@ def test_a_recording_from_a_newer_gradstep_is_refused(tmp_path: Path, seed_recor
 
 def test_show_rejects_a_step_out_of_range(seed_recording: Path) -> None:
     assert_one_line_error(gradstep("show", str(seed_recording), "--step", "999999"), 2, "no step 999999")
+
+
+def test_show_prints_the_leaf_grad_before_and_after_accumulation(seed_recording: Path) -> None:
+    timeline = show_json(str(seed_recording), "--timeline")
+    second_accumulate = [entry["step"] for entry in timeline if entry["kind"] == "accumulate"][1]
+    result = gradstep("show", str(seed_recording), "--step", str(second_accumulate))
+    assert result.returncode == 0, result.stderr
+    assert "var_2.grad: None → -18.0000" in result.stdout

@@ -52,8 +52,8 @@ def _print_state(recording: Recording, index: int) -> None:
         sent = ", ".join(optional_view_text(view) for view in step.node.grad_inputs)
         console.print(f"  node [bold]{step.node.name}[/]: grad arrived {arrived}; sent on {sent}")
         if step.node.leaf:
-            before = grad_text(step.node.grad_before) if step.node.grad_before else "None"
-            after = grad_text(step.node.grad_after) if step.node.grad_after else "None"
+            before = optional_view_text(step.node.grad_before)
+            after = optional_view_text(step.node.grad_after)
             console.print(f"  {step.node.leaf}.grad: {before} → {after}")
     if step.update is not None:
         update = step.update
