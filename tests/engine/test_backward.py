@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 
+from tests.conftest import SCRIPTS
 from tests.engine.drive import grads, record, rounded, values, write
 from tui.engine.model import Step
 
 
-def _seed_steps(script) -> list[Step]:
-    steps, result = record(script("seed_sgd.py"))
+@pytest.fixture(scope="module")
+def seed_steps(tmp_path_factory) -> list[Step]:
+    """Every step of tests/scripts/seed_sgd.py, recorded once for this module."""
+    path = tmp_path_factory.mktemp("seed") / "seed_sgd.py"
+    shutil.copy(SCRIPTS / "seed_sgd.py", path)
+    steps, result = record(path)
     assert result.status == "finished"
     return steps
 
 
-def test_first_backward_runs_node_by_node_and_leaves_the_seed_grads(script):
-    steps = _seed_steps(script)
+def test_first_backward_runs_node_by_node_and_leaves_the_seed_grads(seed_steps):
+    steps = seed_steps
     first_backward = [step for step in steps if step.line == 11 and step.kind in ("backward", "accumulate")]
     assert [step.node.name for step in first_backward] == [
         "PowBackward0",
@@ -39,8 +46,8 @@ def test_first_backward_runs_node_by_node_and_leaves_the_seed_grads(script):
     assert list(last.node.done) == [step.node.node_id for step in first_backward]
 
 
-def test_optimizer_steps_one_parameter_at_a_time_and_the_run_ends_at_the_seed_values(script):
-    steps = _seed_steps(script)
+def test_optimizer_steps_one_parameter_at_a_time_and_the_run_ends_at_the_seed_values(seed_steps):
+    steps = seed_steps
     updates = [step for step in steps if step.kind == "optimizer"][:2]
     assert [step.update.param for step in updates] == ["var_1", "var_2"]
     first, second = updates
@@ -69,8 +76,8 @@ def test_a_second_backward_without_reset_accumulates_number_by_number(script):
     assert steps[-1].output == "tensor([2., 2., 2.])\n"
 
 
-def test_the_graph_before_backward_holds_nodes_edges_leaves_and_saved_values(script):
-    steps = _seed_steps(script)
+def test_the_graph_before_backward_holds_nodes_edges_leaves_and_saved_values(seed_steps):
+    steps = seed_steps
     before = next(step for step in steps if step.kind == "line" and step.line == 11)
     graph = before.graph
     by_name = {node.name: node for node in graph.nodes if node.name != "AccumulateGrad"}
@@ -99,8 +106,8 @@ def test_the_graph_before_backward_holds_nodes_edges_leaves_and_saved_values(scr
     assert dict(after.graph.node(pow_node.id).attrs)["self"] == "[saved tensor]"
 
 
-def test_unchanged_state_reuses_the_same_views_and_graph(script):
-    steps = _seed_steps(script)
+def test_unchanged_state_reuses_the_same_views_and_graph(seed_steps):
+    steps = seed_steps
     at_12, at_13 = (next(step for step in steps if step.kind == "line" and step.line == line) for line in (12, 13))
     optimizer_last = next(step for step in steps if step.kind == "optimizer" and step.update.param == "var_2")
     assert at_13.tensors["var_1"] is optimizer_last.tensors["var_1"]

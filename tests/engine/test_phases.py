@@ -87,6 +87,7 @@ def test_iterations_count_from_one_and_a_header_belongs_to_the_iteration_that_ju
         (5, 4, 2),
     ]
     assert (9, 9, 2) in trail and (10, 9, 2) in trail and (9, 9, 3) not in trail
+    assert trail.count((4, 4, 1)) == 4 and trail.count((4, 4, 2)) == 2  # each call of inner() starts afresh
     whiles = [(line, iteration) for line, loop_line, iteration in trail if loop_line == 11]
     assert whiles == [(11, 1), (12, 1), (11, 1), (12, 2), (11, 2)]
     assert trail[-1] == (13, None, None)

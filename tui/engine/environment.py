@@ -21,6 +21,11 @@ from tui.engine import output
 from tui.engine.tracer import begin_untraced_imports, end_untraced_imports
 
 
+_lock = threading.Lock()
+_runs = 0
+_original: tuple[list[str], types.ModuleType | None] = ([], None)
+
+
 @contextmanager
 def script_environment(
     script: Path, filename: str, device: str, buffer: output.OutputBuffer, traced: bool
@@ -29,11 +34,15 @@ def script_environment(
     module = types.ModuleType("__main__")
     module.__file__ = filename
     module.__builtins__ = builtins  # type: ignore[attr-defined]
-    saved_argv, saved_main = sys.argv, sys.modules.get("__main__")
+    global _runs, _original
     script_dir = str(script.resolve().parent)
-    sys.argv = [str(script)]
-    sys.path.insert(0, script_dir)
-    sys.modules["__main__"] = module
+    with _lock:
+        if _runs == 0:
+            _original = (sys.argv, sys.modules.get("__main__"))
+        _runs += 1
+        sys.argv = [str(script)]
+        sys.path.insert(0, script_dir)
+        sys.modules["__main__"] = module
     output.install()
     output.route(threading.get_ident(), buffer)
     if traced:
@@ -49,8 +58,13 @@ def script_environment(
             end_untraced_imports()
         output.unroute(buffer)
         output.uninstall()
-        sys.argv = saved_argv
-        if saved_main is not None:
-            sys.modules["__main__"] = saved_main
-        if script_dir in sys.path:
-            sys.path.remove(script_dir)
+        with _lock:
+            _runs -= 1
+            if script_dir in sys.path:
+                sys.path.remove(script_dir)
+            # The process's own argv and __main__ come back when the last run ends (a
+            # restart may start a session before the previous one has finished).
+            if _runs == 0:
+                sys.argv = _original[0]
+                if _original[1] is not None:
+                    sys.modules["__main__"] = _original[1]

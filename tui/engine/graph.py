@@ -11,6 +11,7 @@ same Graph object, so recordings store it once.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -19,6 +20,9 @@ import torch  # this module walks live autograd nodes of the running script
 from tui.engine.model import Graph, GraphNode, TensorView
 
 SAVED_PREFIX = "_saved_"
+# A graph that grows with every iteration (`total = total + loss`) would make each step
+# slower than the last; past this many nodes the capture keeps the nodes nearest the roots.
+MAX_NODES = 2000
 
 ViewOf = Callable[[torch.Tensor], TensorView]
 
@@ -35,13 +39,13 @@ class _NodeRecord:
     tensors: list[Any] = field(default_factory=list)  # the tensors its refs number
 
 
-def walk(root_nodes: Iterable[Any]) -> list[Any]:
-    """Every node reachable from the roots, each once, in breadth-first order."""
+def walk(root_nodes: Iterable[Any], limit: int | None = None) -> list[Any]:
+    """Every node reachable from the roots, each once, in breadth-first order (up to `limit`)."""
     seen: set[int] = set()
     order: list[Any] = []
-    queue = [node for node in root_nodes if node is not None]
-    while queue:
-        node = queue.pop(0)
+    queue = deque(node for node in root_nodes if node is not None)
+    while queue and (limit is None or len(order) < limit):
+        node = queue.popleft()
         if id(node) in seen:
             continue
         seen.add(id(node))
@@ -116,13 +120,15 @@ class GraphCapture:
         if not root_nodes:
             self.clear()
             return None
-        order = walk(grad_fn for _, grad_fn in root_nodes)
+        order = walk((grad_fn for _, grad_fn in root_nodes), MAX_NODES)
         records = {id(node): self._record(node) for node in order}
         self._new_refs = {}
         nodes = [self._build(records[id(node)], records, leaf_names, view_of) for node in order]
         self._records = records
         self._tensor_refs, self._new_refs = self._new_refs, {}
-        graph_roots = tuple((name, records[id(node)].node_id) for name, node in root_nodes if name is not None)
+        graph_roots = tuple(
+            (name, records[id(node)].node_id) for name, node in root_nodes if name is not None and id(node) in records
+        )
         last = self._last
         if (
             last is not None
@@ -209,7 +215,7 @@ class GraphCapture:
         next_ids = tuple(
             records[id(next_node)].node_id
             for next_node, _ in getattr(node, "next_functions", ())
-            if next_node is not None
+            if next_node is not None and id(next_node) in records
         )
         built = GraphNode(
             id=record.node_id,

@@ -79,7 +79,8 @@ class Runner:
         self.graphs = GraphCapture()
         self.accumulation = Accumulation()
         self.tracer = Tracer(spec.filename, self._at_line)
-        self.tracer.breakpoints = breakpoints
+        # breaks-only runs hit their breakpoints through the instrumented code, untraced.
+        self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
         self.probes = Probes(self, light=spec.mode == "breaks-only")
         self.output = output.OutputBuffer()
         self.count = 0
@@ -139,15 +140,19 @@ class Runner:
             self._emit("end", None, message="stopped before the end of the script")
             return "stopped", None
         except SystemExit as exit_request:
-            code = exit_request.code
-            self._emit("end", None, message=f"the script called sys.exit({code if code is not None else ''})")
-            return "finished", None
+            if exit_request.code in (None, 0):
+                self._emit("end", None, message="the script called sys.exit()")
+                return "finished", None
+            return self._raised(exit_request)  # a failing exit status, as the shell would see it
         except BaseException as error:  # the script's own exception: shown as a step
-            info, frame = self._exception_info(error)
-            self._emit("exception", frame, line=info.line, exception=info)
-            return "raised", info
+            return self._raised(error)
         self._emit("end", None)
         return "finished", None
+
+    def _raised(self, error: BaseException) -> tuple[str, ExceptionInfo | None]:
+        info, frame = self._exception_info(error)
+        self._emit("exception", frame, line=info.line, exception=info)
+        return "raised", info
 
     # -- tracer and instrumented-script callbacks -------------------------------------------
 

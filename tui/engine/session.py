@@ -18,10 +18,12 @@ from __future__ import annotations
 import ast
 import platform
 import threading
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from types import CodeType
 from typing import Callable, Iterable
 
 import torch  # the session runs PyTorch scripts; the UI only ever sees its Steps
@@ -47,13 +49,15 @@ class RunResult:
     exception: ExceptionInfo | None
 
 
-def compile_script(path: Path, source: str, break_lines: Iterable[int] = ()) -> tuple[ast.Module, object]:
+def compile_script(path: Path, source: str, break_lines: Iterable[int] = ()) -> tuple[ast.Module, CodeType]:
     """Parse and compile the script (instrumented to count loop iterations)."""
     filename = str(path.resolve())
     try:
-        tree = ast.parse(source, filename=filename)
-        compile(tree, filename, "exec", dont_inherit=True)  # the plain script's own errors first
-        code = compile(instrument(tree, break_lines), filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings would land on the app's terminal
+            tree = ast.parse(source, filename=filename)
+            compile(tree, filename, "exec", dont_inherit=True)  # the plain script's own errors first
+            code = compile(instrument(tree, break_lines), filename, "exec", dont_inherit=True)
     except SyntaxError as error:
         raise ScriptCompileError(f"SyntaxError at line {error.lineno}: {error.msg}") from None
     except ValueError as error:  # e.g. null bytes in the source
@@ -90,7 +94,7 @@ class Session:
         self._spec = RunSpec(
             path=path,
             filename=str(path.resolve()),
-            code=code,  # type: ignore[arg-type]
+            code=code,
             mode=mode,
             max_steps=max_steps,
             device=device_name,

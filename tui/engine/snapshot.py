@@ -312,7 +312,7 @@ class Named:
     def name_of(self) -> dict[int, str]:
         """id(tensor) -> its first name (the script's own name wins over module paths)."""
         names: dict[int, str] = {}
-        for name, tensor, _ in self.tensors:
+        for name, tensor, _ in sorted(self.tensors, key=lambda entry: "." in entry[0]):
             names.setdefault(id(tensor), name)
         return names
 

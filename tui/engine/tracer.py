@@ -38,9 +38,6 @@ class Tracer(bdb.Bdb):
 
     # -- the stop logic ----------------------------------------------------------------------
 
-    def is_script(self, frame: FrameType) -> bool:
-        return frame.f_code.co_filename == self.filename
-
     def stop_here(self, frame: FrameType) -> bool:
         if frame.f_code.co_filename != self.filename:
             return False
@@ -104,6 +101,8 @@ class Tracer(bdb.Bdb):
         while frame is not None and frame is not self.botframe:
             del frame.f_trace
             frame = frame.f_back
+        if self.pause_requested:  # a pause that came while we were switching: honour it
+            self._on_kick(sys._getframe())
 
     def set_breakpoints(self, lines: frozenset[int]) -> None:
         """New breakpoints (any thread); a native continue starts tracing again to see them."""
@@ -148,8 +147,11 @@ class Tracer(bdb.Bdb):
 
     def _retrace(self) -> None:
         """Make the worker thread trace its script frames again (called from any thread)."""
-        if threading.get_ident() == self._worker_ident:
-            self._trace_frames(sys._getframe())
+        if threading.get_ident() == self._worker_ident:  # e.g. stop() called from on_step
+            if self.native:
+                self._on_kick(sys._getframe())
+            else:
+                self._trace_frames(sys._getframe())
             return
         with self._kick_lock:
             if self.native and self._tstate is not None and self._kicker is not None:

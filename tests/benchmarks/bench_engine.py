@@ -1,0 +1,154 @@
+"""Engine speed, measured side by side in one run (not collected by pytest).
+
+1. `gradstep record --breaks-only` of the 3 -> 2 -> 5 network trained 6,000 iterations
+   (tests/scripts/mlp_3_2_5.py with 6,000 iterations, a breakpoint after the loop)
+   against `python script.py`; target <= 1.05x.
+2. `gradstep record` of every step of tests/scripts/seed_sgd.py against
+   `python seed_sgd.py` (both pay torch's import and its first optimizer's import of
+   torch._dynamo), plus the same recording in-process with torch already loaded, and
+   the file size; target: recording under 2 s, file under 1 MB.
+
+Runs alternate between the variants so that load on the machine hits them alike.
+Usage: .venv/bin/python tests/benchmarks/bench_engine.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "tests" / "scripts"
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of the command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def side_by_side(variants: dict[str, list[str]], cwd: Path, repeat: int) -> dict[str, list[tuple[float, float]]]:
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for round_index in range(repeat):
+        order = list(variants) if round_index % 2 == 0 else list(reversed(variants))
+        for name in order:
+            times[name].append(timed(variants[name], cwd))
+    return times
+
+
+def in_process_breaks_only(script: Path, breakpoint: int, repeat: int) -> tuple[list[float], list[float]]:
+    """CPU seconds of the script run plainly and in breaks-only mode, alternating, in this process."""
+    import torch._dynamo  # noqa: F401 - both variants find torch fully imported
+
+    from tui.engine.session import Session
+
+    code = compile(script.read_text(), str(script), "exec")
+    plain: list[float] = []
+    engine: list[float] = []
+    for round_index in range(repeat):
+        for variant in ("plain", "engine") if round_index % 2 == 0 else ("engine", "plain"):
+            start = time.process_time()
+            if variant == "plain":
+                with contextlib.redirect_stdout(io.StringIO()):  # the engine captures it too
+                    exec(code, {"__name__": "__main__", "__file__": str(script)})
+                plain.append(time.process_time() - start)
+            else:
+                Session(script, on_step=lambda step: None, mode="breaks-only", breakpoints=[breakpoint]).run()
+                engine.append(time.process_time() - start)
+    return plain, engine
+
+
+def in_process_record(script: Path, output: Path) -> float:
+    """Record every step with torch (and torch._dynamo) already imported: the engine's own cost."""
+    import torch._dynamo  # noqa: F401 - imported up front so only the recording is timed
+
+    from tui.engine.recording import RecordingWriter
+    from tui.engine.session import Session
+
+    start = time.perf_counter()
+    session: Session
+    with RecordingWriter(output, _header(script)) as writer:
+        session = Session(script, on_step=writer.append, mode="record")
+        session.run()
+    return time.perf_counter() - start
+
+
+def _header(script: Path):  # noqa: ANN202 - a Header, built the way the session builds it
+    from tui.engine.session import Session
+
+    return Session(script, on_step=lambda step: None, mode="record").header
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="gradstep-bench-") as folder:
+        work = Path(folder)
+        mlp = work / "mlp_6000.py"
+        source = (SCRIPTS / "mlp_3_2_5.py").read_text().replace("range(20)", "range(6000)")
+        mlp.write_text(source)
+        after_loop = next(number for number, line in enumerate(source.splitlines(), 1) if line.startswith("print("))
+        seed = work / "seed_sgd.py"
+        seed.write_text((SCRIPTS / "seed_sgd.py").read_text())
+        gradstep = [python, "-m", "tui", "record"]
+
+        mlp_times = side_by_side(
+            {
+                "python mlp_6000.py": [python, str(mlp)],
+                "record --breaks-only": [*gradstep, str(mlp), "--breaks-only", "--break", str(after_loop),
+                                         "-o", str(work / "mlp.gstep")],
+            },
+            REPO,
+            args.repeat,
+        )
+        seed_times = side_by_side(
+            {
+                "python seed_sgd.py": [python, str(seed)],
+                "record (every step)": [*gradstep, str(seed), "-o", str(work / "seed.gstep")],
+            },
+            REPO,
+            args.repeat,
+        )
+        warm = [in_process_record(seed, work / "warm.gstep") for _ in range(args.repeat)]
+        plain, engine = in_process_breaks_only(mlp, after_loop, args.repeat)
+        size = (work / "seed.gstep").stat().st_size
+
+    print(f"medians of {args.repeat} alternating runs (wall clock; CPU = user + system, steadier on a busy machine)")
+    print(f"{'measure':<44} {'wall s':>8} {'ratio':>7} {'CPU s':>8} {'ratio':>7}")
+    for label, times in (("3->2->5 x 6000", mlp_times), ("seed_sgd.py", seed_times)):
+        names = list(times)
+        base_wall = statistics.median(wall for wall, _ in times[names[0]])
+        base_cpu = statistics.median(cpu for _, cpu in times[names[0]])
+        for name in names:
+            wall = statistics.median(wall for wall, _ in times[name])
+            cpu = statistics.median(cpu for _, cpu in times[name])
+            print(
+                f"{label + ': ' + name:<44} {wall:>8.3f} {wall / base_wall:>6.3f}x {cpu:>8.3f} {cpu / base_cpu:>6.3f}x"
+            )
+    print(f"{'seed_sgd.py: record in-process, torch loaded':<44} {statistics.median(warm):>8.3f}")
+    for name, times in (("plain exec", plain), ("breaks-only", engine)):
+        label = f"3->2->5 x 6000 in-process CPU: {name}"
+        print(f"{label:<44} median {statistics.median(times):.3f}  min {min(times):.3f}")
+    print(
+        f"{'3->2->5 x 6000 in-process: breaks-only ratio':<44} "
+        f"median {statistics.median(engine) / statistics.median(plain):.3f}x  min {min(engine) / min(plain):.3f}x"
+    )
+    print(f"{'seed_sgd.py: recording size':<44} {size / 1024:>7.1f} KiB")
+
+
+if __name__ == "__main__":
+    main()
