@@ -26,6 +26,7 @@ from tui.engine.probes import Probes
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
 from tui.engine.environment import script_environment
 from tui.engine.tracer import Tracer
+from tui.errors import BadInput
 
 
 class CallbackFailed(BaseException):
@@ -86,6 +87,8 @@ class Runner:
         self.count = 0
         self.command = "step"  # what the learner asked last: step | next | out | continue
         self._globals: dict[str, Any] = {}
+        # The frame an interactive run is paused in at a line (None while running or mid-event).
+        self.paused_frame: FrameType | None = None
         self._previous: Mapping[str, TensorView] = {}
         self._previous_ids: dict[str, int] = {}
         self._phase: str | None = None
@@ -165,7 +168,12 @@ class Runner:
             return
         self._emit("line", frame)
         if self.spec.mode == "interactive":
-            self._obey(self._next_command(), frame)
+            self.paused_frame = frame
+            try:
+                command = self._next_command()
+            finally:
+                self.paused_frame = None
+            self._obey(command, frame)
 
     def _obey(self, command: str, frame: FrameType) -> None:
         if command == "stop":
@@ -195,6 +203,13 @@ class Runner:
         self._emit("line", frame, line=line, position=(line, iteration))
 
     # -- the probes' host interface -----------------------------------------------------------
+
+    def paused_tensors(self) -> dict[str, Any]:
+        """The paused script's named tensors, live (call only from the script's thread while paused)."""
+        if self.paused_frame is None:
+            raise BadInput("the script is not paused at a line: pause it to export its live tensors")
+        named = collect_named(frame_namespaces(self.paused_frame, self._globals))
+        return {name: tensor for name, tensor, _ in named.tensors}
 
     def capturing(self) -> bool:
         """Whether backward / optimizer / reset events become sub-steps now."""

@@ -16,6 +16,7 @@ script's thread (or an autograd thread during backward), never from the caller's
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import platform
 import threading
 import warnings
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import CodeType
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import torch  # the session runs PyTorch scripts; the UI only ever sees its Steps
 
@@ -35,6 +36,12 @@ from tui.engine.model import ExceptionInfo, Header, Step
 from tui.engine.recording import FORMAT_VERSION
 from tui.engine.runner import RunSpec, Runner
 from tui.errors import BadInput, ScriptCompileError
+
+if TYPE_CHECKING:
+    from tui.engine.export import ExportRequest, ExportResult
+
+# How long a live export may take before the caller gives up (a 200-layer graph draws in well under 1 s).
+EXPORT_TIMEOUT_S = 60.0
 
 MODES = ("interactive", "record", "breaks-only")
 COMMANDS = ("step_into", "step_over", "step_out", "resume", "stop")
@@ -117,6 +124,7 @@ class Session:
         self._on_step = on_step
         self._on_done = on_done
         self._commands: deque[str] = deque()
+        self._exports: deque[tuple[ExportRequest, concurrent.futures.Future[ExportResult]]] = deque()
         self._condition = threading.Condition()
         self._waiting = False
         self._stop = False
@@ -183,9 +191,37 @@ class Session:
             if runner is not None:
                 runner.tracer.pause_requested = False
             while not self._commands:
+                if self._exports:
+                    self._serve_export(*self._exports.popleft())
+                    continue
                 self._condition.wait()
             self._waiting = False
             return self._commands.popleft()
+
+    def _serve_export(self, request: ExportRequest, future: concurrent.futures.Future[ExportResult]) -> None:
+        """In the script's thread, while paused: draw the live tensors with torchviz."""
+        from tui.engine.export_live import export_named  # deferred: torchviz only when exporting
+
+        runner = self._runner
+        self._condition.release()  # drawing takes time: commands may queue meanwhile
+        try:
+            if runner is None:
+                raise BadInput("the script has ended: export from the recorded step")
+            future.set_result(export_named(runner.paused_tensors(), request))
+        except BaseException as error:  # the caller sees it; the script's thread carries on waiting
+            future.set_exception(error)
+        finally:
+            self._condition.acquire()
+
+    def export_live(self, request: ExportRequest) -> ExportResult:
+        """Draw a graph from the paused script's live tensors with torchviz (any thread; blocks until drawn)."""
+        future: concurrent.futures.Future[ExportResult] = concurrent.futures.Future()
+        with self._condition:
+            if not self._waiting or self._done.is_set():
+                raise BadInput("the script is running: pause it to export its live tensors")
+            self._exports.append((request, future))
+            self._condition.notify_all()
+        return future.result(timeout=EXPORT_TIMEOUT_S)
 
     # -- commands (thread-safe, return at once) ------------------------------------------------
 
