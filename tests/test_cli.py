@@ -175,3 +175,17 @@ def test_show_prints_the_leaf_grad_before_and_after_accumulation(seed_recording:
     result = gradstep("show", str(seed_recording), "--step", str(second_accumulate))
     assert result.returncode == 0, result.stderr
     assert "var_2.grad: None → -18.0000" in result.stdout
+
+
+def test_a_real_recording_matches_the_schema(seed_recording: Path) -> None:
+    import gzip
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from tests.conftest import REPO
+
+    validator = jsonschema.Draft202012Validator(json.loads((REPO / "assets" / "recording.schema.json").read_text()))
+    lines = gzip.open(seed_recording, "rt").read().splitlines()
+    assert len(lines) > 1000
+    for line in lines:
+        validator.validate(json.loads(line))
+    assert seed_recording.stat().st_size < 1_000_000
