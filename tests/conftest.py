@@ -9,6 +9,17 @@ import pytest
 
 SCRIPTS = Path(__file__).parent / "scripts"
 REPO = Path(__file__).parent.parent
+# The lesson ids are part of the CLI contract (`gradstep lesson ID`).
+LESSON_IDS = [
+    "01-tensors",
+    "02-autograd",
+    "03-sgd-to-15",
+    "04-accumulation",
+    "05-my-network",
+    "06-linear-regression",
+    "07-custom-function",
+    "08-challenge",
+]
 
 
 @pytest.fixture

@@ -13,21 +13,12 @@ from pathlib import Path
 import pytest
 
 import tui
+from tests.conftest import LESSON_IDS
 from tui.errors import BadInput
 from tui.lessons import Cell, find_lesson, lessons_dir, list_lessons, narrative_at, parse_cells
 
 REPO = Path(__file__).parent.parent
 PYTHON = sys.executable
-LESSON_IDS = [
-    "01-tensors",
-    "02-autograd",
-    "03-sgd-to-15",
-    "04-accumulation",
-    "05-my-network",
-    "06-linear-regression",
-    "07-custom-function",
-    "08-challenge",
-]
 
 SAMPLE = textwrap.dedent(
     """\
