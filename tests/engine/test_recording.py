@@ -95,6 +95,23 @@ def test_unchanged_values_are_stored_once(tmp_path: Path) -> None:
     assert sum(record.get("t") == "graph" for record in records) == 1
 
 
+def test_loading_shares_one_view_per_tensor_value(tmp_path: Path) -> None:
+    # GIVEN var_1 going 3 → 4 → 3 (the same JSON twice) and var_2 never changing
+    path = tmp_path / "run.gstep"
+    var_2 = scalar(4.0)
+    values = (3.0, 4.0, 3.0)
+    write_recording(path, header(), [
+        Step(index=index, kind="line", line=1, tensors={"var_1": scalar(value), "var_2": var_2}) for index, value in enumerate(values)
+    ])
+    # WHEN it is loaded
+    loaded = load_recording(path).steps
+    # THEN an unchanged tensor is one object across steps, and equal tensors are one object
+    assert loaded[0].tensors["var_2"] is loaded[2].tensors["var_2"]
+    assert loaded[0].tensors["var_1"] is loaded[2].tensors["var_1"]
+    assert loaded[0].tensors["var_1"] is not loaded[1].tensors["var_1"]
+    assert [step.tensors["var_1"].value for step in loaded] == [3.0, 4.0, 3.0]
+
+
 def test_every_line_matches_the_schema(tmp_path: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA.read_text())

@@ -12,12 +12,14 @@ JSON and builds the plain dataclasses of tui.engine.model. This module never imp
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any, Iterable, Iterator
 
 from tui.engine.model import Graph, Header, Step, TensorView
@@ -155,15 +157,57 @@ def _check_header(path: Path, record: dict[str, Any]) -> Header:
     return Header.from_json(record)
 
 
+class _ViewCache:
+    """Decodes tensor JSON, handing back the same TensorView for identical JSON.
+
+    A long recording repeats the same small tensors (a scalar that comes back to a value,
+    the same grad arriving at a node): decoding each once saves time and memory, and
+    equal views being one object lets the app tell "unchanged" by identity. Only small
+    tensors are looked up (a shape list and plain numbers); big ones are decoded anew.
+    """
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[Any, ...], TensorView] = {}
+
+    def view(self, data: dict[str, Any]) -> TensorView:
+        key = []
+        for name, value in data.items():
+            if isinstance(value, list):
+                if name != "shape":  # values or grads kept in full: not worth a key
+                    return TensorView.from_json(data)
+                value = tuple(value)
+            elif isinstance(value, dict):  # a summary: a big tensor
+                return TensorView.from_json(data)
+            key.append((name, value))
+        frozen = tuple(key)
+        view = self._views.get(frozen)
+        if view is None:
+            view = self._views[frozen] = TensorView.from_json(data)
+        return view
+
+
 def load_recording(path: str | Path) -> Recording:
     """Read and validate a .gstep file; raise RecordingError with a one-line reason if it is not sound."""
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"no such recording: {path}")
+    # Loading builds hundreds of thousands of small acyclic objects; the cyclic collector
+    # would walk them again and again and find nothing (7-30% of the load, more in a big process).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(path: Path) -> Recording:
     header: Header | None = None
     graphs: dict[int, Graph] = {}
     tensors: dict[str, TensorView] = {}
     steps: list[Step] = []
+    views = _ViewCache()
     ended = False
     for number, record in _lines(path):
         try:
@@ -176,10 +220,14 @@ def load_recording(path: str | Path) -> Recording:
             if kind == "graph":
                 graphs[int(record["id"])] = Graph.from_json(record["graph"])
             elif kind == "step":
-                tensors = {name: view for name, view in tensors.items() if name not in record["drop"]}
-                tensors.update({name: TensorView.from_json(view) for name, view in record["set"].items()})
+                dropped = record["drop"]
+                changed = record["set"]
+                if dropped or changed:  # else the step shares the previous step's tensors
+                    tensors = {name: view for name, view in tensors.items() if name not in dropped}
+                    tensors.update({name: views.view(view) for name, view in changed.items()})
                 graph_id = record["graph"]
-                step = Step.from_json(record["step"], tensors, None if graph_id is None else graphs[graph_id])
+                # A read-only view of a dict nobody changes afterwards: Step keeps it as it is.
+                step = Step.from_json(record["step"], MappingProxyType(tensors), None if graph_id is None else graphs[graph_id])
                 if step.index != len(steps):
                     raise RecordingError(f"{path} is corrupt: step {len(steps)} is missing")
                 steps.append(step)

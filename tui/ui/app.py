@@ -8,74 +8,41 @@ module never imports torch: tui.commands.app hands it a LiveTarget whose
 
 from __future__ import annotations
 
-import functools
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 
 from tui.engine.model import Header, Step
 from tui.ui.control import RunControl
-from tui.ui.dialogs import open_device_picker, open_export
+from tui.ui.dialogs import DevicesFailed, DevicesListed, list_devices_in_background, open_device_picker, open_export
+from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
 from tui.ui.narration import Narration
+from tui.ui.navigation import KEY_BINDINGS, NavigationActions, key_commands, key_help
+from tui.ui.saving import RecordingSaved, SaveFailed, start_save
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen, MainView
 from tui.ui.screens.picker import PickerScreen
-from tui.ui.state import History, default_tensor, next_iteration_test, phase_entry_test
+from tui.ui.state import History, default_tensor
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
 from tui.ui.widgets.source_view import SourceView
 from tui.ui.widgets.tensor_table import TensorTable
 
 
-def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Whatever goes wrong in a handler becomes a notification, never a crash."""
-
-    @functools.wraps(handler)
-    def wrapper(self: GradstepApp, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return handler(self, *args, **kwargs)
-        except Exception as error:  # the app must stay up for the learner
-            self.notify(f"{type(error).__name__}: {error}", title="gradstep hit a problem", severity="error")
-            return None
-
-    return wrapper
+# A command the engine answers within this long never shows "running…" first.
+RUNNING_DELAY_S = 0.1
 
 
-class GradstepApp(App[int]):
+class GradstepApp(NavigationActions, App[int]):
     """Step through a PyTorch script, travel back through its history, replay recordings."""
 
     CSS_PATH = "app.tcss"
     TITLE = "gradstep"
-    # Stepping keys are priority bindings: the tree and the table would otherwise take
-    # space and the arrows; check_action turns them off away from the main screen.
-    BINDINGS = [
-        Binding("space,n", "next", "Next", key_display="n/space", tooltip="Run to the next line (over calls)", priority=True),
-        Binding("s", "step_into", "Step into", tooltip="Into a function, or backward()/step() node by node", priority=True),
-        Binding("o", "step_out", "Step out", tooltip="Run until the current function returns", priority=True),
-        Binding("left,p", "previous", "Back", key_display="←/p", tooltip="Previous step (history, never re-run)", priority=True),
-        Binding("right", "forward", "Forward", key_display="→", tooltip="Next step: history first, then run", priority=True),
-        Binding("c", "continue", "Continue", tooltip="Run to the next breakpoint or the end; c again pauses", priority=True),
-        Binding("escape", "pause", "Pause", tooltip="Pause a continue or a jump"),
-        Binding("b", "toggle_breakpoint", "Breakpoint", tooltip="Toggle a breakpoint on the current line", priority=True),
-        Binding("right_square_bracket", "next_iteration", "Next iter", key_display="]", priority=True),
-        Binding("left_square_bracket", "previous_iteration", "Prev iter", key_display="[", priority=True),
-        Binding("B", "next_phase('backprop')", "Next backprop", key_display="B", priority=True),
-        Binding("O", "next_phase('optimize')", "Next optimize", key_display="O", priority=True),
-        Binding("R", "next_phase('reset')", "Next reset", key_display="R", priority=True),
-        Binding("r", "restart", "Restart", tooltip="Stop the script and run it again from the start", priority=True),
-        Binding("ctrl+s", "save", "Save", tooltip="Save the session as ./<script>.gstep", priority=True),
-        Binding("x", "export", "Export graph", tooltip="Draw the autograd graph as svg/png/pdf/dot", priority=True),
-        Binding("d", "device", "Device", tooltip="Run on cpu, cuda or mps", priority=True),
-        Binding("m", "toggle_narrative", "Narrative", tooltip="Hide or show the lesson's narrative", priority=True),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = KEY_BINDINGS
 
     def __init__(
         self,
@@ -100,6 +67,9 @@ class GradstepApp(App[int]):
         self.narration = Narration("")
         self.main_screen: MainScreen | None = None
         self.last_saved: Path | None = None
+        self._default_for: tuple[Step | None, str | None] = (None, None)
+        self._shown_position = -1  # the history position on screen
+        self._running_timer: Timer | None = None
 
     @property
     def replay(self) -> bool:
@@ -146,7 +116,7 @@ class GradstepApp(App[int]):
     def _open_main(self, source: str) -> None:
         self.narration = Narration(source)
         if self.main_screen is None:
-            self.main_screen = MainScreen(source, narrative=self.narration.available)
+            self.main_screen = MainScreen(source, narrative=self.narration.available, draw=self.refresh_view)
             self.push_screen(self.main_screen)
         else:
             self.main_screen.set_source(source, narrative=self.narration.available)
@@ -160,7 +130,8 @@ class GradstepApp(App[int]):
         self.requested_device = target.device
         self.sub_title = target.title or target.script.name
         self._open_main(target.source)
-        self._start_session(target.device)
+        # Paint the source first: the session's thread imports torch, which competes for the GIL.
+        self.call_after_refresh(self._start_session, target.device)
 
     def _start_session(self, device: str | None) -> None:
         assert self.live_target is not None
@@ -220,11 +191,13 @@ class GradstepApp(App[int]):
             return None
         if self.user_selected is not None and self.user_selected in step.tensors:
             return self.user_selected
-        return default_tensor(step)
+        if self._default_for[0] is not step:  # walks the graph: once per step
+            self._default_for = (step, default_tensor(step))
+        return self._default_for[1]
 
     def refresh_view(self) -> None:
         """Repaint the main screen from the history (each pane skips unchanged input)."""
-        if self.main_screen is None or not self.main_screen.is_mounted:
+        if self.main_screen is None or not self.main_screen.ready:
             return
         try:
             step = self.history.step
@@ -248,15 +221,32 @@ class GradstepApp(App[int]):
                 selected=selected,
                 series=self.history.series(selected) if selected else None,
                 narrative=self.narration.at(step.line if step is not None else None),
+                tensor_rows=self.history.max_tensors,
             )
             self.main_screen.show(view)
+            self._shown_position = self.history.current
         except Exception as error:  # a drawing bug must not take the session down with it
             self.notify(f"{type(error).__name__}: {error}", title="Could not draw this step", severity="error")
 
     def _after(self, note: str | None = None) -> None:
+        """After a key: show the note, if any, and repaint.
+
+        A key that only sent the engine a command would change the screen by the word
+        "running…": that waits RUNNING_DELAY_S, so a quick answer is painted in one frame.
+        """
         if note:
             self.notify(note, timeout=2)
+        if self.control.awaiting and self.history.current == self._shown_position:
+            if self._running_timer is not None:
+                self._running_timer.stop()
+            self._running_timer = self.set_timer(RUNNING_DELAY_S, self._show_running)
+            return
         self.refresh_view()
+
+    def _show_running(self) -> None:
+        self._running_timer = None
+        if self.control.awaiting or self.control.continuing:
+            self.refresh_view()
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -273,72 +263,6 @@ class GradstepApp(App[int]):
         return True
 
     @guarded
-    def action_next(self) -> None:
-        """Next step: through the history, then over the current line."""
-        self._after(self.control.forward("step_over"))
-
-    @guarded
-    def action_forward(self) -> None:
-        """→: walk the recorded history up to the live head, then execute."""
-        self._after(self.control.forward("step_over"))
-
-    @guarded
-    def action_step_into(self) -> None:
-        """Step into a function of the script, or backward()/optimizer.step() node by node."""
-        self._after(self.control.forward("step_into"))
-
-    @guarded
-    def action_step_out(self) -> None:
-        """Run until the current function returns."""
-        self.control.step_out()
-        self._after()
-
-    @guarded
-    def action_previous(self) -> None:
-        """←: the step before, read from the history (nothing re-runs)."""
-        self.control.back()
-        self._after()
-
-    @guarded
-    def action_continue(self) -> None:
-        """Run to the next breakpoint or the end; pressed again, pause."""
-        self.control.continue_run()
-        self._after()
-
-    @guarded
-    def action_pause(self) -> None:
-        """Pause a continue or a jump at the script's next line."""
-        self.control.pause()
-        self._after()
-
-    @guarded
-    def action_toggle_breakpoint(self) -> None:
-        """Toggle a breakpoint on the current line."""
-        step = self.history.step
-        if step is not None and step.line is not None:
-            self.control.toggle_breakpoint(step.line)
-            self._after()
-
-    @guarded
-    def action_next_iteration(self) -> None:
-        """Jump to the first step of the next loop iteration."""
-        if self.history.step is not None:
-            self._after(self.control.jump(next_iteration_test(self.history.step)))
-
-    @guarded
-    def action_previous_iteration(self) -> None:
-        """Jump back to the start of this (or the previous) loop iteration."""
-        found = self.history.previous_iteration_start()
-        if found is not None:
-            self.history.go(found)
-        self._after()
-
-    @guarded
-    def action_next_phase(self, phase: str) -> None:
-        """Jump to where the next backprop, optimize or reset begins."""
-        self._after(self.control.jump(phase_entry_test(phase)))
-
-    @guarded
     def action_restart(self) -> None:
         """Stop the script and run it afresh (breakpoints stay)."""
         if self.live_target is None:
@@ -350,26 +274,20 @@ class GradstepApp(App[int]):
 
     @guarded
     def action_save(self) -> None:
-        """Write the history as ./<script stem>.gstep."""
-        header = self.header
-        if header is None or not self.history.steps:
+        """Write the history as ./<script stem>.gstep (on a thread worker)."""
+        if self.header is None or not self.history.steps:
             self.notify("Nothing to save yet.", severity="warning")
             return
-        path = Path.cwd() / f"{Path(header.script).stem}.gstep"
-        header = replace(header, breakpoints=tuple(sorted(self.history.breakpoints)))
-        self._write(path, header, tuple(self.history.steps))
+        start_save(self, self.header, tuple(self.history.steps), tuple(sorted(self.history.breakpoints)))
 
-    @work(thread=True, exclusive=True, group="save")
-    def _write(self, path: Path, header: Header, steps: tuple[Step, ...]) -> None:
-        from tui.engine.recording import write_recording  # plain data, no torch
+    def on_recording_saved(self, message: RecordingSaved) -> None:
+        """The save worker wrote the file."""
+        self.last_saved = message.path
+        self.notify(f"Saved {message.steps} steps to {message.path}", title="Saved")
 
-        try:
-            write_recording(path, header, steps)
-        except Exception as error:  # a full disk or a read-only folder: say so, stay up
-            self.call_from_thread(self.notify, f"Could not save: {error}", severity="error")
-            return
-        self.last_saved = path
-        self.call_from_thread(self.notify, f"Saved {len(steps)} steps to {path}", title="Saved")
+    def on_save_failed(self, message: SaveFailed) -> None:
+        """The save worker could not write the file."""
+        self.notify(f"Could not save: {message.error}", severity="error")
 
     @guarded
     def action_export(self) -> None:
@@ -378,8 +296,18 @@ class GradstepApp(App[int]):
 
     @guarded
     def action_device(self) -> None:
-        """Choose cpu, cuda or mps."""
-        open_device_picker(self)
+        """Choose cpu, cuda or mps: list them on a worker (torch may load), then open the picker."""
+        list_devices_in_background(self)
+
+    @guarded
+    def on_devices_listed(self, message: DevicesListed) -> None:
+        """The device worker answered: open the picker if the main screen is still in front."""
+        if self.main_screen is not None and self.screen is self.main_screen:
+            open_device_picker(self, message.devices)
+
+    def on_devices_failed(self, message: DevicesFailed) -> None:
+        """Listing devices failed: say why."""
+        self.notify(f"Could not list devices: {message.error}", severity="error")
 
     def device_name(self) -> str:
         """The device the session runs on, as `cpu` or `cuda:0`."""
@@ -409,15 +337,7 @@ class GradstepApp(App[int]):
     def action_help(self) -> None:
         """Show every key."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.key_help()))
-
-    def key_help(self) -> list[tuple[str, str]]:
-        """(keys, description) for every binding of the app."""
-        rows = []
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            rows.append((binding.key_display or binding.key, binding.tooltip or binding.description))
-        return rows
+            self.push_screen(HelpScreen(key_help(KEY_BINDINGS)))
 
     async def action_quit(self) -> None:
         """Stop the script (without waiting on it) and leave."""
@@ -431,19 +351,9 @@ class GradstepApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key's action in the command palette too."""
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if self.check_action(binding.action.split("(")[0], ()) is not True:
-                continue
-            label = f"{binding.description} ({binding.key_display or binding.key})"
-            run = functools.partial(self.run_action, binding.action)
-            yield SystemCommand(label, binding.tooltip or binding.description, run)
+        yield from key_commands(self, KEY_BINDINGS)
 
     # -- from widgets and screens -------------------------------------------------------
-
-    def on_main_screen_ready(self, _message: MainScreen.Ready) -> None:
-        """First paint of the main screen."""
-        self.refresh_view()
 
     def on_source_view_breakpoint_toggled(self, message: SourceView.BreakpointToggled) -> None:
         """A click in the gutter."""

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from textual.message import Message
 
 if TYPE_CHECKING:
     from tui.ui.app import GradstepApp
+
+
+class DevicesListed(Message):
+    """The device worker found the devices (cpu, cuda:N, mps; unavailable ones with a reason)."""
+
+    def __init__(self, devices: Sequence[Any]) -> None:
+        super().__init__()
+        self.devices = tuple(devices)
+
+
+class DevicesFailed(Message):
+    """Listing the devices failed (torch missing or broken)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 def live_export_hook(app: GradstepApp) -> Callable[[Any], Any] | None:
@@ -37,9 +55,24 @@ def open_export(app: GradstepApp) -> None:
     app.push_screen(screen, exported)
 
 
-def open_device_picker(app: GradstepApp) -> None:
+def list_devices_in_background(app: GradstepApp) -> None:
+    """Ask torch for the devices on a thread worker (it may import torch); it posts DevicesListed."""
+
+    def find() -> None:
+        try:
+            from tui.engine.devices import list_devices  # imports torch: never on the UI thread
+
+            devices = list_devices()
+        except Exception as error:  # torch missing or broken: say so, stay up
+            app.post_message(DevicesFailed(str(error) or type(error).__name__))
+            return
+        app.post_message(DevicesListed(devices))
+
+    app.run_worker(find, name="devices", group="devices", thread=True, exclusive=True)
+
+
+def open_device_picker(app: GradstepApp, devices: Sequence[Any]) -> None:
     """Push the device picker; a choice restarts the session there, back at the same step."""
-    from tui.engine.devices import list_devices  # torch is loaded already in a live session
     from tui.ui.screens.devices import DevicePickerScreen
 
-    app.push_screen(DevicePickerScreen(app.device_name(), list_devices()), app.switch_device)
+    app.push_screen(DevicePickerScreen(app.device_name(), list(devices)), app.switch_device)

@@ -44,6 +44,10 @@ class History:
         self._output_total = 0
         # (step index, tensor) -> (value, grad) as sparkline numbers; steps never change.
         self._scalars: dict[tuple[int, str], tuple[float, float] | None] = {}
+        # The last Series built, kept while neither the name nor the history changes.
+        self._series: tuple[str, int, Series] | None = None
+        # The most tensors any step has: the tensor table makes room for them once.
+        self.max_tensors = 0
         for step in steps:
             self.append(step)
         if self.steps:
@@ -79,6 +83,7 @@ class History:
     def append(self, step: Step) -> None:
         """Add the newest step; the position does not move."""
         self.steps.append(step)
+        self.max_tensors = max(self.max_tensors, len(step.tensors))
         if step.line is not None and step.kind == "line":
             self._first_seen.setdefault(step.line, len(self.steps) - 1)
         if step.output:
@@ -172,6 +177,8 @@ class History:
     def series(self, name: str) -> Series:
         """Value and .grad of `name` sampled across the whole history (for a sparkline)."""
         total = len(self.steps)
+        if self._series is not None and self._series[:2] == (name, total):
+            return self._series[2]
         stride = max(1, total // SPARK_POINTS)
         values: list[float] = []
         grads: list[float] = []
@@ -183,7 +190,9 @@ class History:
             if point is not None:
                 values.append(point[0])
                 grads.append(point[1])
-        return Series(tuple(values), tuple(grads))
+        series = Series(tuple(values), tuple(grads))
+        self._series = (name, total, series)
+        return series
 
 
 def _spark_point(view: TensorView | None) -> tuple[float, float] | None:
@@ -254,6 +263,8 @@ def default_tensor(step: Step) -> str | None:
 
 def changed_fields(view: TensorView, before: TensorView | None) -> frozenset[str]:
     """Which table columns of a tensor differ from the step before."""
+    if view is before:  # the engine reuses the view of a tensor that did not change
+        return frozenset()
     if before is None:
         return frozenset({"name", "shape", "value", "grad", "requires_grad", "device", "grad_fn"})
     changed = set()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
@@ -34,6 +34,10 @@ class MainView:
     selected: str | None
     series: Series | None
     narrative: str | None
+    tensor_rows: int = 0  # the most tensors any step of the history has: the table makes room once
+
+
+SELECT_HINT = "click a row, or ↑/↓ in the table, to follow another tensor in the tree and details"
 
 
 def accumulation_warning(step: Step | None) -> str:
@@ -54,11 +58,13 @@ def accumulation_warning(step: Step | None) -> str:
 class MainScreen(Screen):
     """Phase bar on top; source and output on the left; tensors, graph and details on the right."""
 
-    def __init__(self, source: str, *, narrative: bool = False) -> None:
+    def __init__(self, source: str, *, narrative: bool = False, draw: Callable[[], None] | None = None) -> None:
         super().__init__(id="main")
+        self._draw = draw  # the app's repaint, called once the panes exist
         self._source = source
         self._has_narrative = narrative
         self._warning = ""
+        self._ready = False  # the panes below exist once mounted
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
@@ -70,18 +76,24 @@ class MainScreen(Screen):
             narrative.set_class(not self._has_narrative, "-hidden")
             yield narrative
             with Vertical(id="state-column"):
-                yield Label("", id="accumulation-warning", classes="-hidden")
+                # Always one line (a hint, or the warning): showing the warning moves no pane.
+                yield Label(SELECT_HINT, id="tensor-banner")
                 yield TensorTable(id="tensors")
                 with Horizontal(id="graph-row"):
                     yield GraphTree(id="graph")
                     yield Details(id="details")
         yield Footer()
 
-    class Ready(Message):
-        """The panes are mounted: the app can draw the current step."""
-
     def on_mount(self) -> None:
-        self.post_message(self.Ready())
+        self.phase_bar = self.query_one(PhaseBar)
+        self.source_view = self.query_one(SourceView)
+        self.banner = self.query_one("#tensor-banner", Label)
+        self.tensor_table = self.query_one(TensorTable)
+        self.graph_tree = self.query_one(GraphTree)
+        self.details = self.query_one(Details)
+        self.output_pane = self.query_one(OutputPane)
+        self.narrative_pane = self.query_one(NarrativePane)
+        self._ready = True
         titles = {
             "#source": "source",
             "#output": "output",
@@ -92,6 +104,14 @@ class MainScreen(Screen):
         }
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
+        if self._draw is not None:
+            # Now, not via a message: the first frame then already shows the current step.
+            self._draw()
+
+    @property
+    def ready(self) -> bool:
+        """True once the panes exist (the app may draw)."""
+        return self._ready
 
     def set_source(self, source: str, *, narrative: bool) -> None:
         """Load another script (restart on a lesson picked from the picker)."""
@@ -107,10 +127,12 @@ class MainScreen(Screen):
 
     def show(self, view: MainView) -> None:
         """Repaint every pane for one step; each pane skips work when its input did not change."""
+        if not self._ready:
+            return
         step = view.step
-        self.query_one(PhaseBar).show(view.bar)
+        self.phase_bar.show(view.bar)
         exception_line = step.exception.line if step is not None and step.exception is not None else None
-        self.query_one(SourceView).show(
+        self.source_view.show(
             current_line=step.line if step is not None else None,
             breakpoints=view.breakpoints,
             lines_run=view.lines_run,
@@ -119,13 +141,12 @@ class MainScreen(Screen):
         warning = accumulation_warning(step)
         if warning != self._warning:
             self._warning = warning
-            banner = self.query_one("#accumulation-warning", Label)
-            banner.update(warning)
-            banner.set_class(not warning, "-hidden")
-        self.query_one(TensorTable).show(step, view.previous, view.selected)
-        self.query_one(GraphTree).show(step, view.selected)
-        self.query_one(Details).show(step, view.selected, view.series)
-        self.query_one(OutputPane).show(view.output, step)
-        narrative = self.query_one(NarrativePane)
-        if not narrative.has_class("-hidden"):
-            narrative.show(view.narrative)
+            self.banner.update(warning or SELECT_HINT, layout=False)  # one line, fixed height
+            self.banner.set_class(bool(warning), "-warning")
+        self.tensor_table.reserve(view.tensor_rows)
+        self.tensor_table.show(step, view.previous, view.selected)
+        self.graph_tree.show(step, view.selected)
+        self.details.show(step, view.selected, view.series)
+        self.output_pane.show(view.output, step)
+        if not self.narrative_pane.has_class("-hidden"):
+            self.narrative_pane.show(view.narrative)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
+from rich.color import Color, blend_rgb
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Label, Sparkline, Static
 
 from tui.engine.model import NodeEvent, Step, TensorView
 from tui.formatting import format_number, grad_text, optional_view_text, shape_text, value_text
 from tui.ui.state import Series
+from tui.ui.widgets.text_pane import TextPane
 
 WARNING_STYLE = "bold #ff5f5f"
+BARS = "▁▂▃▄▅▆▇█"
 
 
 def event_text(step: Step) -> Text:
@@ -75,59 +78,69 @@ def tensor_text(name: str, view: TensorView) -> Text:
     return text
 
 
-class Details(VerticalScroll):
-    """Scrollable details of the selected tensor with two sparklines."""
+def spark_bars(data: Sequence[float], width: int, low: Color, high: Color) -> Text:
+    """One line of ▁…█ bars: `data` in `width` buckets (each its largest value), coloured low to high."""
+    text = Text(no_wrap=True)
+    if not data or width <= 0:
+        return text
+    buckets = min(len(data), width)
+    smallest, largest = min(data), max(data)
+    spread = largest - smallest
+    low_rgb, high_rgb = low.get_truecolor(), high.get_truecolor()
+    for bucket in range(buckets):
+        start = bucket * len(data) // buckets
+        end = max((bucket + 1) * len(data) // buckets, start + 1)
+        ratio = (max(data[start:end]) - smallest) / spread if spread > 0 else 0.0
+        level = min(int(ratio * len(BARS)), len(BARS) - 1)
+        color = Color.from_triplet(blend_rgb(low_rgb, high_rgb, ratio))
+        text.append(BARS[level], style=Style(color=color))
+    return text
+
+
+class Details(TextPane):
+    """What the step did, the selected tensor in full, and two sparklines across the run."""
+
+    COMPONENT_CLASSES = {"details--spark-low", "details--spark-high", "details--spark-label"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: tuple[object, ...] | None = None
-        self._text_height = -1
-        self._labels: dict[str, str] = {}
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="details-text")
-        yield Label("value over the run", id="value-spark-label", classes="spark-label")
-        yield Sparkline([], id="value-spark")
-        yield Label(".grad over the run", id="grad-spark-label", classes="spark-label")
-        yield Sparkline([], id="grad-spark")
+        self._body = Text()
+        self._series: Series | None = None
 
     def show(self, step: Step | None, name: str | None, series: Series | None) -> None:
         """Redraw for the selected tensor at this step (skipped when nothing changed)."""
         view = step.tensors.get(name) if step is not None and name else None
-        key = (id(step), name, id(view), None if series is None else (len(series.values), series.values[-1:]))
-        if key == self._shown:
+        # Steps and views are immutable: the same objects draw the same text.
+        key = (step, name, view, series)
+        if self._shown is not None and all(new is old for new, old in zip(key, self._shown)):
             return
+        scroll = "home" if self._shown is None or name != self._shown[1] else None
         self._shown = key
-        text = Text()
+        body = Text()
         if step is not None:
-            text.append_text(event_text(step))
+            body.append_text(event_text(step))
         if view is None or name is None:
-            text.append("no tensor selected", style="dim")
+            body.append("no tensor selected", style="dim")
         else:
-            text.append_text(tensor_text(name, view))
-        self._update_text(text)
-        values = series.values if series is not None else ()
-        grads = series.grads if series is not None else ()
-        self._spark("value", values)
-        self._spark("grad", grads)
+            body.append_text(tensor_text(name, view))
+        self._body = body
+        self._series = series
+        self.invalidate(scroll=scroll)
 
-    def _update_text(self, text: Text) -> None:
-        # A layout pass re-renders the whole screen: skip it when the text keeps its height.
-        static = self.query_one("#details-text", Static)
-        width = max(static.content_region.width, 1)
-        height = len(text.wrap(self.app.console, width))
-        static.update(text, layout=height != self._text_height)
-        self._text_height = height
-
-    def _spark(self, which: str, data: tuple[float, ...]) -> None:
-        label = self.query_one(f"#{which}-spark-label", Label)
-        spark = self.query_one(f"#{which}-spark", Sparkline)
-        title = "value" if which == "value" else ".grad"
-        caption = f"{title} over the run"
-        if data:
-            caption += f"  [{format_number(min(data))} … {format_number(max(data))}]"
-        if self._labels.get(which) != caption:
-            self._labels[which] = caption
-            label.update(caption, layout=False)  # one line of fixed height
-        if tuple(spark.data or ()) != data:
-            spark.data = list(data)
+    def render_text(self, width: int) -> Text:
+        text = self._body.copy()
+        series = self._series
+        if series is None:
+            return text
+        label_style = self.component_style("details--spark-label")
+        low = self.component_style("details--spark-low").color or Color.parse("blue")
+        high = self.component_style("details--spark-high").color or Color.parse("red")
+        text.append("\nacross the run", style=label_style)
+        for title, data in (("value", series.values), (".grad", series.grads)):
+            caption = f"\n{title}"
+            if data:
+                caption += f"  {format_number(min(data))} … {format_number(max(data))}"
+            text.append(caption + "\n", style=label_style)
+            text.append_text(spark_bars(data, width, low, high))
+        return text

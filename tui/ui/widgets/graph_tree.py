@@ -1,60 +1,105 @@
-"""The grad_fn chain from a tensor down to its leaves, with backward's progress on it."""
+"""The grad_fn chain from a tensor down to its leaves, with saved values and backward's progress.
+
+Drawn with the line API: each step builds the list of tree lines (cheap plain data),
+compares it with the lines on screen and repaints only those that differ; labels are
+rendered only for the lines in view. A backward sub-step therefore restyles two or
+three lines, and a new graph object with the same shape (the next iteration) repaints
+only the lines whose values changed, with no layout pass.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from tui.engine.model import Graph, GraphNode, NodeEvent, Step
-from tui.formatting import clip, optional_view_text, value_text
+from tui.engine.model import Graph, GraphNode, NodeEvent, Step, TensorView
+from tui.formatting import clip, format_number, format_values, optional_view_text, shape_text
 from tui.ui.state import default_tensor, reachable
+from tui.ui.widgets.styles_cache import CachedStyles
 
-# A 200-layer graph is drawn in full; past this the tree says how many it left out.
-MAX_NODES = 600
+# A 600-line tree is drawn in full; past this the tree says how many nodes it left out.
+MAX_LINES = 600
+# Deeper levels stop moving right (a 200-layer chain stays readable in a narrow pane).
+MAX_INDENT = 8
+GUIDE_WIDTH = 3
 CURRENT_STYLE = "bold black on #5fd7ff"
 DONE_STYLE = "#5faf5f"
-EMPTY: tuple[object, ...] = ((), -1)
+GRADS_STYLE = "bold #ffd75f"
+LEAF_STYLE = "bold #ffd75f"
+SAVED_STYLE = "#87afaf"
+SAVED_TENSOR = "[saved tensor]"
+SAVED_TENSORS = "[saved tensors]"
 
 
-def _saved_text(node: GraphNode) -> str:
-    parts = [f"{key}={clip(text, 16)}" for key, text in node.attrs]
-    for key, view in node.saved:
-        short = key.removeprefix("_saved_")
-        parts.append(f"{short}={'freed' if view is None else value_text(view)}")
-    return clip("  ".join(parts), 90) if parts else ""
+def compact_value(view: TensorView | None) -> str:
+    """A saved tensor in a few characters: the number, a short list, or shape and mean."""
+    if view is None:
+        return "freed"
+    if view.value is not None:
+        if not isinstance(view.value, tuple):
+            return format_number(view.value)
+        return clip(format_values(view.value, 80), 24)
+    if view.summary is not None:
+        mean = "?" if view.summary.mean is None else format_number(view.summary.mean)
+        return f"{shape_text(view.shape)} μ {mean}"
+    return "?"
 
 
-def node_label(node: GraphNode, event: NodeEvent | None, done: frozenset[int]) -> Text:
-    """One node: its name (and leaf), saved values, and during backward the grads it saw."""
+def saved_text(node: GraphNode) -> str:
+    """What the node saved for backward, with the values in place of torchviz's placeholders."""
+    saved = {key.removeprefix("_saved_"): view for key, view in node.saved}
+    shown: set[str] = set()
+    parts = []
+    for key, text in node.attrs:
+        if text == SAVED_TENSOR and key in saved:
+            shown.add(key)
+            parts.append(f"{key}={compact_value(saved[key])}")
+        elif text == SAVED_TENSORS:
+            items = [name for name in saved if name.startswith(f"{key}[")]
+            shown.update(items)
+            values = ", ".join(compact_value(saved[name]) for name in items) if items else "freed"
+            parts.append(f"{key}=[{values}]")
+        else:
+            parts.append(f"{key}={clip(text, 16)}")
+    parts.extend(f"{key}={compact_value(view)}" for key, view in saved.items() if key not in shown)
+    return "  ".join(parts)
+
+
+def node_label(node: GraphNode, state: str, root_name: str | None = None) -> Text:
+    """One node: its name (▶ when backward is running it, ✓ when done), its leaf, its saved values."""
     label = Text()
-    if event is not None and event.node_id == node.id:
-        label.append("▶ ", style=CURRENT_STYLE)
-        label.append(node.name, style=CURRENT_STYLE)
-    elif node.id in done:
-        label.append("✓ ", style=DONE_STYLE)
-        label.append(node.name, style=DONE_STYLE)
+    if root_name:
+        label.append(f"{root_name}: ", style="bold")
+    if state == "current":
+        label.append(f"▶ {node.name}", style=CURRENT_STYLE)
+    elif state == "done":
+        label.append(f"✓ {node.name}", style=DONE_STYLE)
     else:
         label.append(node.name, style="bold")
     if node.leaf:
-        label.append(f" → {node.leaf}", style="bold #ffd75f")
+        label.append(f" → {node.leaf}", style=LEAF_STYLE)
         if node.variable is not None:
-            label.append(f" = {value_text(node.variable)}")
-    if event is not None and event.node_id == node.id:
-        # Tree labels are one line: the grads come first so a narrow pane still shows them.
-        label.append("  ")
-        if event.leaf:
-            before = "None" if event.grad_before is None else optional_view_text(event.grad_before)
-            after = "None" if event.grad_after is None else optional_view_text(event.grad_after)
-            label.append(f"{event.leaf}.grad: {before} → {after}", style="bold #ffd75f")
-        else:
-            arrived = ", ".join(optional_view_text(view) for view in event.grad_outputs) or "—"
-            sent = ", ".join(optional_view_text(view) for view in event.grad_inputs) or "—"
-            label.append(f"grad in: {arrived}  sent on: {sent}", style="bold #ffd75f")
-    saved = _saved_text(node)
+            label.append(f" = {compact_value(node.variable)}")
+    saved = saved_text(node)
     if saved:
-        label.append(f"  {saved}", style="dim")
+        label.append(f"  {saved}", style=SAVED_STYLE)
     return label
+
+
+def grads_text(event: NodeEvent) -> Text:
+    """The grad that arrived at the node backward is running, and the grads it sent on."""
+    if event.leaf:
+        before = "None" if event.grad_before is None else optional_view_text(event.grad_before)
+        after = "None" if event.grad_after is None else optional_view_text(event.grad_after)
+        return Text(f"{event.leaf}.grad: {before} → {after}", style=GRADS_STYLE)
+    arrived = ", ".join(optional_view_text(view) for view in event.grad_outputs) or "—"
+    sent = ", ".join(optional_view_text(view) for view in event.grad_inputs) or "—"
+    return Text(f"grad in: {arrived}  sent on: {sent}", style=GRADS_STYLE)
 
 
 def pick_root(step: Step, selected: str | None) -> tuple[str, int] | None:
@@ -62,124 +107,194 @@ def pick_root(step: Step, selected: str | None) -> tuple[str, int] | None:
     graph = step.graph
     if graph is None or not graph.roots:
         return None
-    names = [name for name in (selected, default_tensor(step)) if name and graph.root_of(name) is not None]
-    names += [name for name, _node_id in reversed(graph.roots)]
     event = step.node
-    for name in names:
-        root = graph.root_of(name)
+
+    def candidates():
+        # Lazily: the default walks the graph, and is needed only when the selection has none.
+        yield selected
+        yield default_tensor(step)
+        yield from (name for name, _node_id in reversed(graph.roots))
+
+    first: tuple[str, int] | None = None
+    for name in candidates():
+        root = graph.root_of(name) if name else None
         if root is None:
             continue
+        if first is None:
+            first = (name, root)
         if event is None or event.node_id in reachable(graph, root):
             return name, root
-    name = names[0]
-    return name, graph.root_of(name)  # type: ignore[return-value]
+    return first
 
 
-def _structure(graph: Graph) -> tuple[object, ...]:
-    """What decides the tree's shape; values only relabel nodes."""
-    return tuple((node.id, node.name, node.next, node.leaf) for node in graph.nodes)
+@dataclass(frozen=True, slots=True)
+class TreeLine:
+    """One line of the tree: guides, then a node (or a note), in a state."""
+
+    guide: str
+    kind: str  # node | repeat | more | grads | note
+    node: GraphNode | None = None
+    state: str = "plain"  # plain | current | done
+    extra: object = None  # the root's tensor name, the NodeEvent of a grads line, or a note
 
 
-class GraphTree(Tree[int]):
-    """Rebuilt only when the graph or its root changes; relabelled on backward sub-steps."""
+def _guide(prefix: str) -> str:
+    limit = MAX_INDENT * GUIDE_WIDTH
+    return prefix if len(prefix) <= limit else "⋯" + prefix[len(prefix) - limit + 1 :]
+
+
+def tree_lines(graph: Graph, root_id: int, name: str, event: NodeEvent | None) -> list[TreeLine]:
+    """The grad_fn chain from `root_id` down, depth first; shared nodes are drawn once."""
+    by_id = {node.id: node for node in graph.nodes}
+    root = by_id.get(root_id)
+    if root is None:
+        return [TreeLine("", "note", extra=f"{name}: graph not captured")]
+    done = frozenset(event.done) if event is not None else frozenset()
+
+    def state_of(node_id: int) -> str:
+        if event is not None and event.node_id == node_id:
+            return "current"
+        return "done" if node_id in done else "plain"
+
+    def children(node: GraphNode) -> list[GraphNode]:
+        return [by_id[next_id] for next_id in node.next if next_id in by_id]
+
+    def add(node: GraphNode, guide: str, below: str, extra: object = None) -> None:
+        state = state_of(node.id)
+        lines.append(TreeLine(guide, "node", node, state, extra))
+        if state == "current" and event is not None:
+            lines.append(TreeLine(_guide(below + ("│ " if node.next else "  ")), "grads", extra=event))
+
+    lines: list[TreeLine] = []
+    add(root, "", "", name)
+    seen = {root.id}
+    # Frames of [children, next position, guide prefix]: an explicit stack, as graphs can be deep.
+    stack: list[list] = [[children(root), 0, ""]]
+    while stack:
+        frame = stack[-1]
+        kids, position, prefix = frame
+        if position >= len(kids):
+            stack.pop()
+            continue
+        frame[1] += 1
+        child = kids[position]
+        last = position == len(kids) - 1
+        guide = _guide(prefix + ("└─ " if last else "├─ "))
+        if len(lines) >= MAX_LINES:
+            lines.append(TreeLine(guide, "more", extra=f"… {len(by_id) - len(seen)} more nodes"))
+            break
+        if child.id in seen:
+            lines.append(TreeLine(guide, "repeat", child))
+            continue
+        seen.add(child.id)
+        below = prefix + ("   " if last else "│  ")
+        add(child, guide, below)
+        grandchildren = children(child)
+        if grandchildren:
+            stack.append([grandchildren, 0, below])
+    return lines
+
+
+def line_text(line: TreeLine) -> Text:
+    """The text of one tree line (guides dimmed)."""
+    text = Text(line.guide, style="dim")
+    if line.kind == "node" and line.node is not None:
+        text.append_text(node_label(line.node, line.state, line.extra if isinstance(line.extra, str) else None))
+    elif line.kind == "grads" and isinstance(line.extra, NodeEvent):
+        text.append_text(grads_text(line.extra))
+    elif line.kind == "repeat" and line.node is not None:
+        text.append(f"↺ {line.node.name} (shown above)", style="dim")
+    else:
+        text.append(str(line.extra), style="dim")
+    return text
+
+
+NO_GRAPH = [TreeLine("", "note", extra="no autograd graph yet")]
+
+
+class GraphTree(CachedStyles, ScrollView, can_focus=True):
+    """The tree of the selected tensor's grad_fn chain; repaints only lines that changed."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("grad_fn", id=id)
-        self.show_root = True
-        self.guide_depth = 3
-        self._shape: tuple[object, ...] | None = None  # (graph structure, root) drawn now
-        self._graph: Graph | None = None
-        self._shown_nodes: dict[int, list[TreeNode[int]]] = {}
-        self._texts: dict[int, Text] = {}
+        super().__init__(id=id)
+        self.lines: list[TreeLine] = []
+        self.root_name: str | None = None
+        self._strips: dict[int, Strip] = {}
+        self._shown: tuple[object, ...] | None = None
+
+    def on_mount(self) -> None:
+        self._set_lines(NO_GRAPH)
 
     def show(self, step: Step | None, selected: str | None) -> None:
         """Draw the grad_fn chain for this step."""
-        picked = pick_root(step, selected) if step is not None else None
-        if step is None or picked is None or step.graph is None:
-            if self._shape != EMPTY:
-                self._shape = EMPTY
-                self._graph = None
-                self.clear()
-                self._shown_nodes = {}
-                self.root.set_label(Text("no autograd graph yet", style="dim"))
+        graph = step.graph if step is not None else None
+        event = step.node if step is not None else None
+        if graph is None:
+            self._shown = None
+            self.root_name = None
+            self._set_lines(NO_GRAPH)
             return
-        name, root_id = picked
-        graph = step.graph
-        event = step.node
-        done = frozenset(event.done) if event is not None else frozenset()
-        shape = (_structure(graph), root_id)
-        if shape != self._shape:
-            self._draw(graph, name, root_id, event, done)
-            self._shape = shape
-            self._graph = graph
-        else:
-            self._relabel_nodes(graph, name, root_id, event, done)
-
-    def _node_text(self, graph: Graph, node: GraphNode, name: str, root_id: int, event, done) -> Text:
-        label = node_label(node, event, done)
-        if node.id == root_id:
-            label = Text.assemble((f"{name}: ", "bold"), label)
-        return label
-
-    def _draw(self, graph: Graph, name: str, root_id: int, event: NodeEvent | None, done: frozenset[int]) -> None:
-        self.clear()
-        self._shown_nodes = {}
-        self._texts = {}
-        by_id = {node.id: node for node in graph.nodes}
-        root = by_id.get(root_id)
-        if root is None:
-            self.root.set_label(Text(f"{name}: graph not captured", style="dim"))
+        picked = pick_root(step, selected)
+        if picked is None:
+            self._shown = None
+            self.root_name = None
+            self._set_lines(NO_GRAPH)
             return
-        label = self._node_text(graph, root, name, root_id, event, done)
-        self.root.set_label(label)
-        self.root.data = root_id
-        self._shown_nodes[root_id] = [self.root]
-        self._texts[root_id] = label
-        seen = {root_id}
-        count = 1
-        stack: list[tuple[TreeNode[int], GraphNode]] = [(self.root, root)]
-        while stack:
-            parent, node = stack.pop(0)
-            for next_id in node.next:
-                child = by_id.get(next_id)
-                if child is None:
-                    continue
-                if count >= MAX_NODES:
-                    parent.add_leaf(Text(f"… {len(by_id) - count} more nodes", style="dim"))
-                    stack.clear()
-                    break
-                count += 1
-                if next_id in seen:
-                    parent.add_leaf(Text(f"↺ {child.name} (shown above)", style="dim"), data=next_id)
-                    continue
-                seen.add(next_id)
-                label = self._node_text(graph, child, name, root_id, event, done)
-                self._texts[next_id] = label
-                tree_node = parent.add(label, data=next_id, expand=True) if child.next else parent.add_leaf(label, data=next_id)
-                self._shown_nodes.setdefault(next_id, []).append(tree_node)
-                stack.append((tree_node, child))
-        self.root.expand()
-        self._scroll_to_current(event)
-
-    def _relabel_nodes(self, graph: Graph, name: str, root_id: int, event: NodeEvent | None, done: frozenset[int]) -> None:
-        by_id = {node.id: node for node in graph.nodes}
-        for node_id, tree_nodes in self._shown_nodes.items():
-            node = by_id.get(node_id)
-            if node is None:
-                continue
-            label = self._node_text(graph, node, name, root_id, event, done)
-            if label.plain != self._texts[node_id].plain or label.spans != self._texts[node_id].spans:
-                self._texts[node_id] = label
-                for tree_node in tree_nodes:
-                    tree_node.set_label(label)
-        self._scroll_to_current(event)
-
-    def _scroll_to_current(self, event: NodeEvent | None) -> None:
-        if event is None:
+        key = (graph, event, picked)
+        shown = self._shown
+        if shown is not None and graph is shown[0] and event is shown[1] and picked == shown[2]:
             return
-        for tree_node in self._shown_nodes.get(event.node_id, ()):
-            line = tree_node.line
-            top = int(self.scroll_offset.y)
-            if line >= 0 and not top <= line < top + self.scrollable_content_region.height:
-                self.call_after_refresh(self.scroll_to_node, tree_node, animate=False)
-            break
+        self._shown = key
+        self.root_name = picked[0]
+        self._set_lines(tree_lines(graph, picked[1], picked[0], event))
+        self._scroll_to_current()
+
+    def _set_lines(self, lines: list[TreeLine]) -> None:
+        old = self.lines
+        self.lines = lines
+        for index in range(max(len(lines), len(old))):
+            if index >= len(lines) or index >= len(old) or lines[index] != old[index]:
+                self._strips.pop(index, None)
+                self.refresh_line(index)
+        if len(lines) != len(old):
+            self._update_virtual_size()
+
+    def _update_virtual_size(self) -> None:
+        view = self.scrollable_content_region.size
+        # Never smaller than the view: a tree that fits changes nothing the layout can see.
+        size = Size(view.width, max(len(self.lines), view.height))
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def _scroll_to_current(self) -> None:
+        current = next((index for index, line in enumerate(self.lines) if line.state == "current"), None)
+        if current is None:
+            return
+        top = int(self.scroll_offset.y)
+        height = max(self.scrollable_content_region.height, 1)
+        # The node and its grads line both in view.
+        if not (top <= current and current + 1 < top + height):
+            self.scroll_to(y=max(current - height // 3, 0), animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self._update_virtual_size()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        row = int(self.scroll_offset.y) + y
+        width = self.scrollable_content_region.width
+        strip = self._strips.get(row)
+        if strip is None:
+            base: Style = self.base_style
+            if row < len(self.lines):
+                text = line_text(self.lines[row])
+                text.truncate(width, overflow="ellipsis")
+                strip = Strip(list(text.render(self.app.console, end=""))).adjust_cell_length(width).apply_style(base)
+            else:
+                strip = Strip.blank(width, base)
+            self._strips[row] = strip
+        return strip

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 
 class NarrativePane(VerticalScroll):
@@ -11,11 +15,8 @@ class NarrativePane(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._markdown = Markdown("", id="narrative-markdown")
+        self._markdown: Markdown | None = None
         self._shown: str | None = None
-
-    def compose(self):
-        yield self._markdown
 
     def show(self, markdown: str | None) -> None:
         """Show a narrative cell (or a hint when the line has none)."""
@@ -23,5 +24,12 @@ class NarrativePane(VerticalScroll):
         if text == self._shown:
             return
         self._shown = text
-        self._markdown.update(text)
+        if self._markdown is None:
+            # markdown-it costs ~50 ms to import: only lessons, which have a narrative, pay it.
+            from textual.widgets import Markdown
+
+            self._markdown = Markdown(text, id="narrative-markdown")
+            self.mount(self._markdown)
+        else:
+            self._markdown.update(text)
         self.scroll_home(animate=False)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui.engine.model import ExceptionInfo, Step
+from tui.ui.widgets.text_pane import TextPane
 
 
 def exception_text(info: ExceptionInfo) -> Text:
@@ -27,33 +26,28 @@ def ending_text(step: Step) -> Text | None:
     return None
 
 
-class OutputPane(VerticalScroll):
+class OutputPane(TextPane):
     """Output so far; scrolled to its end whenever it changes."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[str, int] | None = None
-        self._static = Static("", id="output-text")
-
-    def compose(self):
-        yield self._static
+        self._shown: tuple[str, object] | None = None
 
     def show(self, output: str, step: Step | None) -> None:
         """Draw the output and, at an exception or the end, how the run ended."""
-        key = (output, id(step) if step is not None and step.kind in ("exception", "end", "limit") else 0)
-        if key == self._shown:
+        ending = step if step is not None and step.kind in ("exception", "end", "limit") else None
+        if self._shown is not None and self._shown[0] == output and self._shown[1] is ending:
             return
-        self._shown = key
+        self._shown = (output, ending)
         text = Text(output, style="")
         if step is not None and step.exception is not None:
             if output and not output.endswith("\n"):
                 text.append("\n")
             text.append_text(exception_text(step.exception))
-        elif step is not None and (ending := ending_text(step)) is not None:
+        elif step is not None and (ended := ending_text(step)) is not None:
             if output and not output.endswith("\n"):
                 text.append("\n")
-            text.append_text(ending)
+            text.append_text(ended)
         if not text.plain:
             text = Text("(no output yet)", style="dim")
-        self._static.update(text)
-        self.scroll_end(animate=False)
+        self.set_text(text, scroll="end")

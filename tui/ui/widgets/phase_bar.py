@@ -1,17 +1,18 @@
 """Forward → Backprop → Optimize → Reset, with the iteration, step k of N, LIVE/REPLAY and device.
 
-One line drawn by render(): a new step repaints this widget alone, with no
-layout pass (separate Labels would re-layout the screen on every keystroke).
+The current phase's label gets the `-lit` state class. A new step only toggles
+classes and rewrites the counter, whose width is fixed (1fr): no layout pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.widget import Widget
+from textual.widgets import Static
 
 PHASE_LABELS = (("forward", "Forward"), ("backprop", "Backprop"), ("optimize", "Optimize"), ("reset", "Reset"))
 
@@ -29,18 +30,19 @@ class PhaseBarState:
     device: str = "cpu"
 
 
-class PhaseBar(Widget):
-    """One line across the top of the main screen; a click on the device opens the picker."""
+def counter_text(state: PhaseBarState) -> str:
+    """`iteration 2  step 31 of 40  paused`."""
+    parts = []
+    if state.iteration is not None:
+        parts.append(f"iteration {state.iteration}")
+    parts.append(f"step {state.step_number} of {state.step_count}" if state.step_count else "no steps yet")
+    if state.status:
+        parts.append(state.status)
+    return "  ".join(parts)
 
-    COMPONENT_CLASSES = {
-        "phase-bar--phase",
-        "phase-bar--lit",
-        "phase-bar--counter",
-        "phase-bar--status",
-        "phase-bar--live",
-        "phase-bar--replay",
-        "phase-bar--device",
-    }
+
+class PhaseBar(Horizontal):
+    """One line across the top of the main screen; a click on the device opens the picker."""
 
     class DeviceClicked(Message):
         """The learner clicked the device label."""
@@ -48,45 +50,38 @@ class PhaseBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = PhaseBarState()
-        self._device_span = (0, 0)
+        self._phases: dict[str, Static] = {}
+        self._counter = Static("no steps yet", id="phase-counter")
+        self._mode = Static(" LIVE ", id="run-mode")
+        self._device = Static("⚙ cpu", id="device-label")
 
-    def show(self, state: PhaseBarState) -> None:
-        """Repaint when the state changed."""
-        if state != self.state:
-            self.state = state
-            self.refresh()
-
-    def render(self) -> Text:
-        state = self.state
-        style = self.get_component_rich_style
-        text = Text(no_wrap=True, overflow="ellipsis")
+    def compose(self) -> ComposeResult:
         for position, (phase, label) in enumerate(PHASE_LABELS):
             if position:
-                text.append(" → ", style=style("phase-bar--phase"))
-            if state.phase == phase:
-                text.append(f" {label} ", style=style("phase-bar--lit"))
-            else:
-                text.append(label, style=style("phase-bar--phase"))
-        text.append("   ")
-        if state.iteration is not None:
-            text.append(f"iteration {state.iteration}  ", style=style("phase-bar--counter"))
-        counter = f"step {state.step_number} of {state.step_count}" if state.step_count else "no steps yet"
-        text.append(counter, style=style("phase-bar--counter"))
-        if state.status:
-            text.append(f"  {state.status}", style=style("phase-bar--status"))
-        text.append("  ")
-        if state.replay:
-            text.append(" REPLAY ", style=style("phase-bar--replay"))
-        else:
-            text.append(" LIVE ", style=style("phase-bar--live"))
-        text.append("  ")
-        start = text.cell_len
-        text.append(f"⚙ {state.device}", style=style("phase-bar--device"))
-        self._device_span = (start, text.cell_len)
-        return text
+                yield Static("→", classes="phase-arrow")
+            self._phases[phase] = Static(label, id=f"phase-{phase}", classes="phase")
+            yield self._phases[phase]
+        yield self._counter
+        yield self._mode
+        yield self._device
+
+    def show(self, state: PhaseBarState) -> None:
+        """Light the current phase and rewrite what changed."""
+        old, self.state = self.state, state
+        if state == old and self.is_mounted:
+            return
+        for phase, label in self._phases.items():
+            label.set_class(state.phase == phase, "-lit")
+        counter = counter_text(state)
+        if counter != counter_text(old):
+            self._counter.update(counter, layout=False)  # 1fr wide: the text never moves the layout
+        if state.replay != old.replay:
+            self._mode.update(" REPLAY " if state.replay else " LIVE ")
+        self._mode.set_class(state.replay, "-replay")
+        if state.device != old.device:
+            self._device.update(f"⚙ {state.device}")
 
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is not None and self._device_span[0] <= offset.x < self._device_span[1]:
+        if event.widget is self._device:
             event.stop()
             self.post_message(self.DeviceClicked())

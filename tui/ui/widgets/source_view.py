@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.ui.widgets.styles_cache import CachedStyles
+
 BREAKPOINT = "●"
 CURRENT = "▶"
 RAN = "•"
@@ -26,7 +28,7 @@ def _without_background(text: Text) -> Text:
     return plain
 
 
-class SourceView(ScrollView, can_focus=False):
+class SourceView(CachedStyles, ScrollView, can_focus=False):
     """Draws only the visible lines (line API), so long scripts cost nothing extra."""
 
     COMPONENT_CLASSES = {
@@ -48,8 +50,8 @@ class SourceView(ScrollView, can_focus=False):
     def __init__(self, source: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._code_lines: list[Text] = []
+        self._source = source
         self._segments: dict[int, list[Segment]] = {}
-        self._styles: dict[str, Style] = {}
         self.current_line: int | None = None
         self.exception_line: int | None = None
         self.breakpoints: frozenset[int] = frozenset()
@@ -62,17 +64,37 @@ class SourceView(ScrollView, can_focus=False):
         return len(str(max(len(self._code_lines), 1))) + 5
 
     def set_source(self, source: str) -> None:
-        """Highlight the script once; lines are rendered from this cache."""
+        """Show the script at once as plain text; colour it right after that first paint.
+
+        Pygments compiles its Python lexer on first use (~80 ms): start-up paints first.
+        """
+        self._source = source
+        self._set_lines(Text(source), source)
+        if self.is_mounted:
+            self.call_after_refresh(self._highlight, source)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._highlight, self._source)
+
+    def _highlight(self, source: str) -> None:
+        if source is not self._source:  # another script replaced it meanwhile
+            return
         try:
             highlighted = _without_background(Syntax(source, "python", theme="monokai").highlight(source))
         except Exception:  # highlighting is a nicety: plain text still teaches
-            highlighted = Text(source)
-        self._code_lines = highlighted.split("\n", allow_blank=True) if source else []
+            return
+        self._set_lines(highlighted, source)
+
+    def _set_lines(self, text: Text, source: str) -> None:
+        """Lines are rendered from this cache; the size depends on the text alone (no relayout when coloured)."""
+        self._code_lines = text.split("\n", allow_blank=True) if source else []
         if self._code_lines and not self._code_lines[-1].plain and source.endswith("\n"):
             self._code_lines.pop()
         self._segments.clear()
         width = max((line.cell_len for line in self._code_lines), default=0) + self.gutter_width
-        self.virtual_size = Size(width, len(self._code_lines))
+        size = Size(width, len(self._code_lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
         self.refresh()
 
     def show(
@@ -102,17 +124,6 @@ class SourceView(ScrollView, can_focus=False):
             if top <= line - 1 < top + self.size.height:
                 self.refresh_line(line - 1)  # a row of the virtual (whole-script) space
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._styles.clear()
-
-    def _style(self, name: str) -> Style:
-        # Component styles cost a CSS lookup each: keep them until the CSS changes.
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(name)
-        return style
-
     def _bring_into_view(self, row: int) -> None:
         top = int(self.scroll_offset.y)
         height = max(self.scrollable_content_region.height, 1)
@@ -130,12 +141,12 @@ class SourceView(ScrollView, can_focus=False):
     def render_line(self, y: int) -> Strip:
         row = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.base_style
         if row >= len(self._code_lines):
             return Strip.blank(width, base)
         line = row + 1
         digits = self.gutter_width - 5
-        style_of = self._style
+        style_of = self.component_style
         breakpoint = Segment(BREAKPOINT if line in self.breakpoints else " ", style_of("source-view--breakpoint"))
         number = Segment(f" {line:>{digits}} ", style_of("source-view--lineno"))
         if line == self.current_line:
