@@ -56,7 +56,7 @@ def test_record_then_show_the_end_state(seed_recording: Path) -> None:
     assert state["step"] == state["steps"] - 1
     assert round(state["tensors"]["var_1"]["value"], 4) == 3.4505
     assert round(state["tensors"]["var_2"]["value"], 4) == 4.3472
-    assert "tensor(3.4505, requires_grad=True)" in state["stdout"]
+    assert state["stdout"] == "tensor(3.4505, requires_grad=True) tensor(4.3472, requires_grad=True)\n"
     assert set(state) >= {"step", "steps", "kind", "phase", "line", "iteration", "tensors", "node", "exception", "stdout"}
     assert set(state["tensors"]["var_1"]) >= {
         "shape", "dtype", "device", "requires_grad", "is_leaf", "grad_fn", "value", "grad", "summary"

@@ -32,12 +32,20 @@ class Progress:
         self.count = 0
         self._last = 0.0
         self._live = None
-        if sys.stderr.isatty():
+        # Bound now, before the run: the engine captures what the script's thread (this one, for
+        # `record`) writes to sys.stdout/sys.stderr, and our progress is not the script's output.
+        self._stream = sys.stderr
+        if self._stream.isatty():
             # Rich is imported only for the interactive progress bar.
+            from rich.console import Console
             from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._live = RichProgress(
-                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                transient=True,
+                console=Console(file=self._stream),
             )
             self._task = self._live.add_task(f"recording {self.script}", total=None)
             self._live.start()
@@ -52,7 +60,7 @@ class Progress:
         if self._live is not None:
             self._live.update(self._task, description=description)
         else:
-            print(description, file=sys.stderr, flush=True)
+            print(description, file=self._stream, flush=True)
 
     def close(self) -> None:
         if self._live is not None:
