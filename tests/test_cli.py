@@ -189,3 +189,28 @@ def test_a_real_recording_matches_the_schema(seed_recording: Path) -> None:
     for line in lines:
         validator.validate(json.loads(line))
     assert seed_recording.stat().st_size < 1_000_000
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # Stand in for a bug: a sub-command that raises something gradstep did not expect.
+    code = (
+        "import tui.commands.show as show\n"
+        "def broken(args): raise RuntimeError('something inside gradstep broke')\n"
+        "show.main = broken\n"
+        "from tui.cli import main\n"
+        "raise SystemExit(main(['show', 'any.gstep']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 70
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "gradstep: internal error: RuntimeError: something inside gradstep broke "
+        "(please report it; GRADSTEP_DEBUG=1 shows the traceback)"
+    ]
+
+
+def test_a_closed_pipe_is_not_an_error(seed_recording: Path) -> None:
+    shell = f"{sys.executable} -m tui show {seed_recording} --timeline --json | head -c 10"
+    result = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=120)
+    assert result.stdout == '[{"step": '
+    assert result.stderr == ""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
 from tui import __version__
-from tui.errors import EXIT_BAD_INPUT, GradstepError
+from tui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GradstepError
 
 COMMANDS = ("run", "lesson", "lessons", "record", "replay", "show", "export", "devices", "diff")
 
@@ -154,3 +155,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A missing dependency (say, torch for a live run) is the user's setup, not a crash.
         print(f"gradstep: error: {error} (is gradstep installed with its dependencies?)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # `gradstep show --timeline --json | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as error:  # a full disk, a vanished directory: the user's machine, said in one line
+        print(f"gradstep: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001 - a bug of ours still gets one line, not a traceback
+        if os.environ.get("GRADSTEP_DEBUG"):
+            raise
+        print(
+            f"gradstep: internal error: {type(error).__name__}: {error} "
+            "(please report it; GRADSTEP_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

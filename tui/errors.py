@@ -7,6 +7,7 @@ EXIT_OK = 0
 EXIT_SCRIPT_RAISED = 1  # record: the script raised; diff: differences found
 EXIT_BAD_INPUT = 2  # missing file, syntax error, corrupt recording, unavailable device
 EXIT_NO_GRAPHVIZ = 3  # an image export needs Graphviz's `dot`
+EXIT_INTERNAL = 70  # a bug in gradstep itself (sysexits' EX_SOFTWARE); reported in one line
 
 
 class GradstepError(Exception):
