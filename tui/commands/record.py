@@ -30,7 +30,7 @@ class Progress:
     def __init__(self, script: Path) -> None:
         self.script = script.name
         self.count = 0
-        self._last = 0.0
+        self._last = time.monotonic()  # a short run prints no progress line at all
         self._live = None
         # Bound now, before the run: the engine captures what the script's thread (this one, for
         # `record`) writes to sys.stdout/sys.stderr, and our progress is not the script's output.
@@ -56,7 +56,8 @@ class Progress:
         if now - self._last < (0.1 if self._live else 5.0):
             return
         self._last = now
-        description = f"recording {self.script}: {self.count} steps, line {step.line}"
+        steps = "step" if self.count == 1 else "steps"
+        description = f"recording {self.script}: {self.count} {steps}, line {step.line}"
         if self._live is not None:
             self._live.update(self._task, description=description)
         else:
