@@ -132,8 +132,9 @@ def test_showing_never_runs_the_script(tmp_path: Path, script) -> None:
         (["record", str(SCRIPTS / "seed_sgd.py"), "-o", "/nonexistent/dir/x.gstep"], "cannot write"),
         (["record", str(SCRIPTS / "seed_sgd.py"), "-o", "x.gstep", "--device", "cuda:7"], "cuda:7"),
         (["show", "missing.gstep"], "no such recording"),
+        (["export", str(SCRIPTS / "seed_sgd.py"), "-o", "graph.bmp"], "cannot write graph.bmp as .bmp"),
     ],
-    ids=["missing-script", "syntax-error", "unwritable-output", "bad-device", "missing-recording"],
+    ids=["missing-script", "syntax-error", "unwritable-output", "bad-device", "missing-recording", "bad-suffix"],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], fragment: str) -> None:
     assert_one_line_error(gradstep(*args, cwd=tmp_path), 2, fragment)

@@ -49,11 +49,21 @@ class ExportResult:
 
 
 def format_for(output: Path, requested: str | None) -> str:
-    """The requested format, else the output's suffix when it is one we write, else svg."""
+    """The requested format, else the output's suffix (svg when it has none).
+
+    A suffix we do not write (`graph.bmp`) is refused rather than filled with SVG.
+    """
     if requested:
         return requested
     suffix = Path(output).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "svg"
+    if not suffix:
+        return "svg"
+    if suffix not in FORMATS:
+        raise BadInput(
+            f"cannot write {Path(output).name} as .{suffix}: name it .svg, .png, .pdf or .dot, "
+            "or choose one with --format"
+        )
+    return suffix
 
 
 def _is_loss(view: TensorView) -> bool:
