@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.style import Style
+from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
 from tui.engine.model import Graph, GraphNode, NodeEvent, Step, TensorView
 from tui.formatting import clip, format_number, format_values, optional_view_text, shape_text
 from tui.ui.state import default_tensor, reachable
-from tui.ui.widgets.styles_cache import CachedStyles
+from tui.ui.widgets.styles_cache import CachedRows
 
 # A 600-line tree is drawn in full; past this the tree says how many nodes it left out.
 MAX_LINES = 600
@@ -212,14 +210,13 @@ def line_text(line: TreeLine) -> Text:
 NO_GRAPH = [TreeLine("", "note", extra="no autograd graph yet")]
 
 
-class GraphTree(CachedStyles, ScrollView, can_focus=True):
+class GraphTree(CachedRows, can_focus=True):
     """The tree of the selected tensor's grad_fn chain; repaints only lines that changed."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[TreeLine] = []
         self.root_name: str | None = None
-        self._strips: dict[int, Strip] = {}
         self._shown: tuple[object, ...] | None = None
 
     def on_mount(self) -> None:
@@ -254,7 +251,7 @@ class GraphTree(CachedStyles, ScrollView, can_focus=True):
         self.lines = lines
         for index in range(max(len(lines), len(old))):
             if index >= len(lines) or index >= len(old) or lines[index] != old[index]:
-                self._strips.pop(index, None)
+                self.forget_rows([index])
                 self.refresh_line(index)
         if len(lines) != len(old):
             self._update_virtual_size()
@@ -276,25 +273,10 @@ class GraphTree(CachedStyles, ScrollView, can_focus=True):
         if not (top <= current and current + 1 < top + height):
             self.scroll_to(y=max(current - height // 3, 0), animate=False, immediate=True)
 
-    def on_resize(self) -> None:
-        self._strips.clear()
-        self._update_virtual_size()
+    def row_count(self) -> int:
+        return len(self.lines)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
-
-    def render_line(self, y: int) -> Strip:
-        row = int(self.scroll_offset.y) + y
-        width = self.scrollable_content_region.width
-        strip = self._strips.get(row)
-        if strip is None:
-            base: Style = self.base_style
-            if row < len(self.lines):
-                text = line_text(self.lines[row])
-                text.truncate(width, overflow="ellipsis")
-                strip = Strip(list(text.render(self.app.console, end=""))).adjust_cell_length(width).apply_style(base)
-            else:
-                strip = Strip.blank(width, base)
-            self._strips[row] = strip
-        return strip
+    def row_segments(self, row: int, width: int) -> list[Segment]:
+        text = line_text(self.lines[row])
+        text.truncate(width, overflow="ellipsis")
+        return list(text.render(self.app.console, end=""))

@@ -1,8 +1,11 @@
-"""Rich styles of a line-API widget, looked up once per CSS change instead of once per line."""
+"""Line-API helpers: styles looked up once per CSS change, rendered rows cached until they change."""
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widget import Widget
 
 
@@ -42,3 +45,53 @@ class CachedStyles(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles_cached().clear()
+
+
+class CachedRows(CachedStyles, ScrollView):
+    """A scrolling line-API view that renders each row once and keeps the strip until it changes.
+
+    Subclasses give `row_count()` and `row_segments(row, width)`, and call `forget_rows()` (all, or
+    some rows) when their content changes; resizing and restyling forget every row.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._strips: dict[int, Strip] = {}
+
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def row_segments(self, row: int, width: int) -> list[Segment]:
+        raise NotImplementedError
+
+    def forget_rows(self, rows: list[int] | None = None) -> None:
+        """Drop cached strips: every row, or just these."""
+        if rows is None:
+            self._strips.clear()
+        else:
+            for row in rows:
+                self._strips.pop(row, None)
+
+    def _update_virtual_size(self) -> None:
+        """Subclasses size the scrollable area; called after a resize."""
+
+    def on_resize(self) -> None:
+        self.forget_rows()
+        self._update_virtual_size()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.forget_rows()
+
+    def render_line(self, y: int) -> Strip:
+        row = int(self.scroll_offset.y) + y
+        width = self.scrollable_content_region.width
+        strip = self._strips.get(row)
+        if strip is None:
+            base = self.base_style
+            if row < self.row_count():
+                strip = Strip(self.row_segments(row, width)).adjust_cell_length(width).apply_style(base)
+            else:
+                strip = Strip.blank(width, base)
+            self._strips[row] = strip
+        return strip

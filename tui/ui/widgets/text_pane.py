@@ -11,20 +11,17 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
-from tui.ui.widgets.styles_cache import CachedStyles
+from tui.ui.widgets.styles_cache import CachedRows
 
 
-class TextPane(CachedStyles, ScrollView, can_focus=False):
+class TextPane(CachedRows, can_focus=False):
     """Shows one Rich Text, wrapped to the pane's width; scrolls when it is longer."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._text = Text()
         self._lines: list[list[Segment]] | None = None
-        self._strips: dict[int, Strip] = {}
         self._wrap_width = -1
 
     def render_text(self, width: int) -> Text:
@@ -39,7 +36,7 @@ class TextPane(CachedStyles, ScrollView, can_focus=False):
     def invalidate(self, *, scroll: str | None = None) -> None:
         """The text changed: wrap it again and repaint this pane (no screen layout)."""
         self._lines = None
-        self._strips.clear()
+        self.forget_rows()
         self._update_virtual_size()
         if scroll == "home":
             self.scroll_to(0, 0, animate=False, immediate=True)
@@ -56,7 +53,7 @@ class TextPane(CachedStyles, ScrollView, can_focus=False):
         width = max(self.scrollable_content_region.width, 1)
         if self._lines is None or width != self._wrap_width:
             self._wrap_width = width
-            self._strips.clear()
+            self.forget_rows()
             console = self.app.console
             lines = self.render_text(width).wrap(console, width, overflow="fold")
             self._lines = [list(line.render(console, end="")) for line in lines]
@@ -74,24 +71,11 @@ class TextPane(CachedStyles, ScrollView, can_focus=False):
             self.virtual_size = size
 
     def on_resize(self) -> None:
-        self._lines = None
-        self._strips.clear()
-        self._update_virtual_size()
+        self._lines = None  # rewrap at the new width
+        super().on_resize()
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
+    def row_count(self) -> int:
+        return len(self._wrapped())
 
-    def render_line(self, y: int) -> Strip:
-        row = int(self.scroll_offset.y) + y
-        width = self.scrollable_content_region.width
-        strip = self._strips.get(row)
-        if strip is None:
-            lines = self._wrapped()
-            base = self.base_style
-            if row < len(lines):
-                strip = Strip(lines[row]).adjust_cell_length(width).apply_style(base)
-            else:
-                strip = Strip.blank(width, base)
-            self._strips[row] = strip
-        return strip
+    def row_segments(self, row: int, width: int) -> list[Segment]:
+        return self._wrapped()[row]
