@@ -215,3 +215,27 @@ def test_a_closed_pipe_is_not_an_error(seed_recording: Path) -> None:
     result = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=120)
     assert result.stdout == '[{"step": '
     assert result.stderr == ""
+
+
+def test_show_prints_brackets_in_code_and_messages_verbatim(tmp_path: Path) -> None:
+    source = (
+        "import torch\n"
+        "out = torch.tensor([1.0, float('nan')])\n"
+        "picked = out[0] + out[1:].sum()\n"
+        'print("[/]")\n'
+        'raise ValueError("expected [batch, features]")\n'
+    )
+    path = tmp_path / "brackets.py"
+    path.write_text(source)
+    out = tmp_path / "brackets.gstep"
+    assert gradstep("record", str(path), "-o", str(out)).returncode == 1
+    line_3 = gradstep("show", str(out), "--step", "2")
+    assert line_3.returncode == 0, line_3.stderr
+    assert "picked = out[0] + out[1:].sum()" in line_3.stdout
+    assert "[1.0000, nan]" in line_3.stdout
+    line_4 = gradstep("show", str(out), "--step", "3")
+    assert line_4.returncode == 0, line_4.stderr
+    assert 'print("[/]")' in line_4.stdout
+    last = gradstep("show", str(out))
+    assert last.returncode == 0, last.stderr
+    assert "ValueError: expected [batch, features] (line 5)" in last.stdout

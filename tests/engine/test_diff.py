@@ -98,6 +98,16 @@ def test_nan_in_both_runs_at_the_same_place_is_the_same() -> None:
     assert diff_steps(a, list(a)).same
 
 
+def test_complex_values_and_unreadable_markers_compare_as_text() -> None:
+    complex_a = [Step(0, "line", tensors={"c": view(("(1+1j)", "2j"), shape=(2,))})]
+    complex_b = [Step(0, "line", tensors={"c": view(("(1+1j)", "3j"), shape=(2,))})]
+    assert diff_steps(complex_a, list(complex_a)).same
+    report = diff_steps(complex_a, complex_b)
+    assert report.first is not None and report.first.tensor == "c"
+    unreadable = [Step(0, "line", tensors={"s": view("<unreadable: RuntimeError: no storage>")})]
+    assert diff_steps(unreadable, list(unreadable)).same
+
+
 def test_a_shape_change_is_a_difference() -> None:
     a = [Step(0, "line", tensors={"t": view((1.0, 2.0), shape=(2,))})]
     b = [Step(0, "line", tensors={"t": view((1.0, 2.0, 3.0), shape=(3,))})]

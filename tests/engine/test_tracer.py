@@ -206,4 +206,21 @@ def test_a_failing_on_step_is_raised_to_the_caller_not_recorded_as_the_scripts(s
     session = Session(script("seed_sgd.py"), on_step=on_step, mode="record")
     with pytest.raises(DiskFull):
         session.run()
-    assert session.wait(1) is None
+    result = session.wait(1)
+    assert result is not None and result.status == "failed"
+    assert result.exception is not None and result.exception.type == "DiskFull"
+
+
+def test_an_engine_failure_in_the_worker_thread_ends_the_run_through_on_done(script):
+    # The app runs the session in a thread: a failure there must reach it, not print a traceback.
+    def on_step(step):
+        if step.index == 3:
+            raise RuntimeError("the engine tripped")
+
+    finished = []
+    session = Session(script("seed_sgd.py"), on_step=on_step, on_done=finished.append, mode="record")
+    session.start()
+    result = session.wait(30)
+    assert result is not None and result.status == "failed"
+    assert finished == [result]
+    assert "the engine tripped" in result.exception.message

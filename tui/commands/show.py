@@ -34,7 +34,9 @@ def _source_line(recording: Recording, line: int | None) -> str:
 def _print_state(recording: Recording, index: int) -> None:
     # Rich is imported here, not at module level: `show --json` does not need it.
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     step: Step = recording.steps[index]
@@ -46,40 +48,34 @@ def _print_state(recording: Recording, index: int) -> None:
         f"phase [bold]{step.phase or '-'}[/]  ·  {where}"
     )
     if step.line is not None:
-        console.print(f"  [dim]{step.line:>4} │[/] {_source_line(recording, step.line)}", highlight=False)
+        console.print(f"  [dim]{step.line:>4} │[/] {escape(_source_line(recording, step.line))}", highlight=False)
     if step.node is not None:
         arrived = ", ".join(optional_view_text(view) for view in step.node.grad_outputs)
         sent = ", ".join(optional_view_text(view) for view in step.node.grad_inputs)
-        console.print(f"  node [bold]{step.node.name}[/]: grad arrived {arrived}; sent on {sent}")
+        console.print(f"  node [bold]{escape(step.node.name)}[/]: grad arrived {escape(arrived)}; sent on {escape(sent)}")
         if step.node.leaf:
             before = optional_view_text(step.node.grad_before)
             after = optional_view_text(step.node.grad_after)
-            console.print(f"  {step.node.leaf}.grad: {before} → {after}")
+            console.print(f"  {escape(step.node.leaf)}.grad: {escape(before)} → {escape(after)}")
     if step.update is not None:
         update = step.update
         console.print(
-            f"  {update.optimizer} updated [bold]{update.param}[/]: {value_text(update.before)} → "
-            f"{value_text(update.after)} (grad {optional_view_text(update.grad)})"
+            f"  {escape(update.optimizer)} updated [bold]{escape(update.param)}[/]: "
+            f"{escape(value_text(update.before))} → {escape(value_text(update.after))} "
+            f"(grad {escape(optional_view_text(update.grad))})"
         )
     if step.exception is not None:
         error = step.exception
-        console.print(f"  [bold red]{error.type}[/]: {error.message} (line {error.line})", highlight=False)
+        console.print(f"  [bold red]{escape(error.type)}[/]: {escape(error.message)} (line {error.line})", highlight=False)
     if step.message:
-        console.print(f"  {step.message}")
+        console.print(step.message, markup=False, highlight=False)
     table = Table("name", "shape", "dtype", "device", "value", ".grad", "grad_fn", title=None, expand=False)
     for name, view in step.tensors.items():
-        table.add_row(
-            name,
-            shape_text(view.shape),
-            view.dtype,
-            view.device,
-            value_text(view),
-            grad_text(view),
-            view.grad_fn or "",
-        )
+        cells = (name, shape_text(view.shape), view.dtype, view.device, value_text(view), grad_text(view), view.grad_fn or "")
+        table.add_row(*(Text(cell) for cell in cells))  # values such as [nan, 1.0] are not markup
     console.print(table)
     for key, value in step.scalars.items():
-        console.print(f"  {key} = {value}")
+        console.print(f"  {key} = {value}", markup=False, highlight=False)
     output = output_until(recording.steps, index)
     if output:
         console.print("[bold]output[/]")

@@ -86,14 +86,24 @@ def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _text(values: Any) -> str:
-    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    try:
+        flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):  # complex numbers or an unreadable-tensor marker, kept as text
+        return str(values)[:80]
     shown = ", ".join(f"{number:.8g}" for number in flat[:4])
     return shown if flat.size <= 4 else f"[{shown}, … {flat.size} values]"
 
 
 def _compare_values(a: Any, b: Any, rtol: float, atol: float) -> tuple[bool, float]:
-    """(close, largest |a - b|) for two nested value tuples of one shape."""
-    left, right = _array(a), _array(b)
+    """(close, largest |a - b|) for two nested value tuples of one shape.
+
+    Values that are not real numbers (complex numbers stored as text, markers of unreadable
+    tensors) are compared for equality: equal is a gap of 0, different is not comparable (inf).
+    """
+    try:
+        left, right = _array(a), _array(b)
+    except (TypeError, ValueError):
+        return (True, 0.0) if a == b else (False, float("inf"))
     if left.shape != right.shape:
         return False, float("inf")
     close = bool(np.all(np.isclose(left, right, rtol=rtol, atol=atol, equal_nan=True)))
@@ -140,7 +150,11 @@ def _field(
     # One side kept values in full and the other a summary: compare the summary's stats with the values'.
     full, summary = (value_a, summary_b) if value_a is not None else (value_b, summary_a)
     assert summary is not None
-    flat = _array(full).reshape(-1)
+    try:
+        flat = _array(full).reshape(-1)
+    except (TypeError, ValueError):  # not real numbers: a summary cannot stand in for them
+        apart = Difference(step, tensor, field, _text(value_a), _text(value_b), float("inf"))
+        return apart, apart
     finite = flat[np.isfinite(flat)]
     derived = Summary(
         numel=int(flat.size), min=float(finite.min()) if finite.size else None,

@@ -8,6 +8,7 @@ buffer and everything else to the stream they replaced.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, TextIO
@@ -85,11 +86,17 @@ def uninstall() -> None:
     with _lock:
         _installs -= 1
         if _installs == 0 and _originals is not None:
-            if isinstance(sys.stdout, _Router):
-                sys.stdout = _originals[0]
-            if isinstance(sys.stderr, _Router):
-                sys.stderr = _originals[1]
+            # Unconditionally: a script that set sys.stdout to its own file must not keep it.
+            sys.stdout, sys.stderr = _originals
             _originals = None
+
+
+def _forget_routes_in_child() -> None:
+    """A forked child (a DataLoader worker) writes to the real streams, not the parent's buffers."""
+    _buffers.clear()
+
+
+os.register_at_fork(after_in_child=_forget_routes_in_child)
 
 
 def route(thread_ident: int, buffer: OutputBuffer) -> None:

@@ -16,6 +16,7 @@ import gc
 import gzip
 import json
 import math
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ class RecordingWriter:
             self._file: IO[bytes] | None = gzip.open(self.path, "wb", compresslevel=6)
         except OSError as error:
             raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
+        self._pid = os.getpid()  # a forked child (a DataLoader worker) must not write into our file
         self._previous: dict[str, TensorView] = {}
         self._graph: Graph | None = None
         self._graph_id = -1
@@ -78,6 +80,8 @@ class RecordingWriter:
 
     def append(self, step: Step) -> None:
         """Write one step, storing each tensor only when it differs from the previous step."""
+        if os.getpid() != self._pid:
+            return
         changed = {}
         for name, view in step.tensors.items():
             previous = self._previous.get(name)
@@ -91,7 +95,7 @@ class RecordingWriter:
 
     def close(self) -> None:
         """Write the trailer and close the file (safe to call twice)."""
-        if self._file is None:
+        if self._file is None or os.getpid() != self._pid:
             return
         try:
             self._write({"t": "end", "steps": self.count})

@@ -8,6 +8,7 @@ what happens inside the script's thread.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import threading
 from pathlib import Path
@@ -73,6 +74,7 @@ class Runner:
         self.spec = spec
         self.filename = spec.filename
         self.counters = counters
+        self._pid = os.getpid()
         self._on_step = on_step
         self._next_command = next_command
         self._stop_requested = stop_requested
@@ -159,8 +161,15 @@ class Runner:
 
     # -- tracer and instrumented-script callbacks -------------------------------------------
 
+    def _forked(self) -> bool:
+        """Whether this is a child process the script forked (a DataLoader worker): it records nothing."""
+        return os.getpid() != self._pid
+
     def _at_line(self, frame: FrameType) -> None:
         """The tracer stopped before a line of the script."""
+        if self._forked():
+            sys.settrace(None)
+            return
         if self._stop_requested():
             raise StopScript("stopped")
         if self.spec.mode == "breaks-only":  # a kick to honour a stop request: carry on untraced
@@ -193,11 +202,15 @@ class Runner:
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
+        if self._forked():
+            return
         if self._stop_requested():
             raise StopScript("stopped")
         self._emit("line", sys._getframe(1), line=line)
 
     def _header_break_hit(self, frame: FrameType, line: int, iteration: int) -> None:
+        if self._forked():
+            return
         if self._stop_requested():
             raise StopScript("stopped")
         self._emit("line", frame, line=line, position=(line, iteration))
@@ -213,6 +226,8 @@ class Runner:
 
     def capturing(self) -> bool:
         """Whether backward / optimizer / reset events become sub-steps now."""
+        if self._forked():
+            return False
         return self.spec.mode == "record" or (self.spec.mode == "interactive" and self.command == "step")
 
     def event_step(self, kind: str, frame: FrameType | None, **event: Any) -> bool:
@@ -284,6 +299,8 @@ class Runner:
         pending: Mapping[str, TensorView] | None = None,
         **event: Any,
     ) -> None:
+        if self._forked():
+            return
         final = kind in ("end", "exception")
         if not final and self._stop_requested():
             raise StopScript("stopped")

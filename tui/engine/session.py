@@ -49,9 +49,9 @@ COMMANDS = ("step_into", "step_over", "step_out", "resume", "stop")
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a run ended: finished, raised, limit or stopped; how many steps it emitted."""
+    """How a run ended and how many steps it emitted."""
 
-    status: str
+    status: str  # finished | raised | limit | stopped | failed (gradstep itself could not go on)
     steps: int
     exception: ExceptionInfo | None
 
@@ -171,9 +171,15 @@ class Session:
         self._runner = runner
         try:
             status, exception = runner.run()
-        except BaseException:  # on_step raised: no result, but nobody waits forever
+        except BaseException as error:  # on_step or the engine itself failed, not the script
+            failure = ExceptionInfo(type=type(error).__name__, message=f"gradstep could not go on: {error}", line=None)
+            self._result = RunResult(status="failed", steps=runner.count, exception=failure)
             self._done.set()
-            raise
+            if self._on_done is not None:
+                self._on_done(self._result)
+            if threading.current_thread() is not self._thread:
+                raise  # run(): the caller (the record command) reports it in one line
+            return self._result  # the app's thread: on_done has told the app; no traceback over the UI
         finally:
             self._runner = None
         result = RunResult(status=status, steps=runner.count, exception=exception)

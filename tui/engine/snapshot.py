@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch  # this module reads live tensors of the running script
 
@@ -211,6 +211,21 @@ class ViewMaker:
         grad: torch.Tensor | None,
         grad_copy: torch.Tensor | None,
     ) -> TensorView:
+        try:
+            return self._read_view(cache, tensor, role, accumulated, value_copy, grad, grad_copy)
+        except Exception as error:  # sparse, nested, or otherwise odd tensors: show a marker, run on
+            return unreadable_view(tensor, role, error)
+
+    def _read_view(
+        self,
+        cache: dict[int, _Cached] | None,
+        tensor: torch.Tensor,
+        role: str,
+        accumulated: int,
+        value_copy: torch.Tensor | None,
+        grad: torch.Tensor | None,
+        grad_copy: torch.Tensor | None,
+    ) -> TensorView:
         key = (_meta_key(tensor), None if grad is None else _meta_key(grad), role, accumulated)
         cached = self._cache.get(id(tensor))
         if cached is not None and cached.tensor is tensor and cached.grad is grad and cached.key == key:
@@ -227,6 +242,29 @@ class ViewMaker:
                 tensor, grad, key, view, _small_copy(tensor, value_copy), _small_copy(grad, grad_copy)
             )
         return view
+
+
+def unreadable_view(tensor: torch.Tensor, role: str, error: BaseException) -> TensorView:
+    """A tensor whose values cannot be read: what metadata can be read, and a visible marker."""
+
+    def attempt(read: Callable[[], Any], fallback: Any) -> Any:
+        try:
+            return read()
+        except Exception:
+            return fallback
+
+    grad_fn = attempt(lambda: tensor.grad_fn, None)
+    return TensorView(
+        shape=attempt(lambda: tuple(int(size) for size in tensor.shape), ()),
+        dtype=attempt(lambda: str(tensor.dtype).removeprefix("torch."), "?"),
+        device=attempt(lambda: str(tensor.device), "?"),
+        requires_grad=attempt(lambda: bool(tensor.requires_grad), False),
+        is_leaf=attempt(lambda: bool(tensor.is_leaf), True),
+        grad_fn=None if grad_fn is None else type(grad_fn).__name__,
+        version=-1,
+        value=marker(error),
+        role=role,
+    )
 
 
 def make_view(

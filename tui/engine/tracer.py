@@ -15,11 +15,25 @@ from __future__ import annotations
 import bdb
 import builtins
 import ctypes
+import os
 import sys
 import threading
 from types import CodeType, FrameType
 from typing import Any, Callable, Mapping
 
+
+
+def _untrace_forked_child() -> None:
+    """A process forked from a traced script (a DataLoader worker) runs untraced.
+
+    It inherits the script thread's trace function; left on, the child would stop at its
+    first line of the script's code and wait for a learner who is not there.
+    """
+    sys.settrace(None)
+    threading.settrace(None)  # type: ignore[arg-type]
+
+
+os.register_at_fork(after_in_child=_untrace_forked_child)
 
 class Tracer(bdb.Bdb):
     """Stops before lines of one script file; everything else runs untraced."""

@@ -1,0 +1,62 @@
+"""A run leaves the process as it found it, and odd tensors never stop the engine."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tests.engine.drive import record, write
+
+
+def test_a_script_that_chdirs_and_redirects_leaves_no_trace(tmp_path: Path) -> None:
+    # GIVEN a script that moves to its folder, adds to sys.path and swaps sys.stdout
+    log = tmp_path / "log.txt"
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = write(
+        folder,
+        "train.py",
+        "import os, sys\n"
+        "os.chdir(os.path.dirname(os.path.abspath(__file__)))\n"
+        "sys.path.append('/somewhere/else')\n"
+        f"sys.stdout = open({str(log)!r}, 'w')\n"
+        "print('to the log')\n",
+    )
+    cwd, path_before, stdout_before = os.getcwd(), list(sys.path), sys.stdout
+    # WHEN it is recorded
+    steps, result = record(path)
+    # THEN the folder, the path and the streams are ours again
+    assert result.status == "finished"
+    assert os.getcwd() == cwd
+    assert sys.path == path_before
+    assert sys.stdout is stdout_before
+
+
+def test_an_edited_local_module_is_imported_afresh_on_the_next_run(tmp_path: Path) -> None:
+    helper = write(tmp_path, "helper_for_gradstep_test.py", "SCALE = 1\n")
+    main = write(tmp_path, "main.py", "import helper_for_gradstep_test as helper\nprint(helper.SCALE)\n")
+    first, _ = record(main)
+    helper.write_text("SCALE = 5\n")
+    second, _ = record(main)
+    assert "".join(step.output for step in first) == "1\n"
+    assert "".join(step.output for step in second) == "5\n"
+    assert "helper_for_gradstep_test" not in sys.modules
+
+
+def test_sparse_and_nested_tensors_show_a_marker_and_the_run_goes_on(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "odd.py",
+        "import torch\n"
+        "s = torch.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 2.0], (2, 2))\n"
+        "n = torch.nested.nested_tensor([torch.zeros(2), torch.zeros(3)])\n"
+        "w = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+        "loss = (s @ w).sum()\n"
+        "loss.backward()\n",
+    )
+    steps, result = record(path)
+    assert result.status == "finished"
+    end = steps[-1]
+    assert str(end.tensors["n"].value).startswith("<unreadable:")
+    assert end.tensors["w"].grad == (2.0, 1.0)
