@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from tests.ui.conftest import SIZE
 from tests.ui.fakes import SCRIPTS, FakeRecording, raising_steps, screen_text, seed_steps
+from tui.engine.model import ExceptionInfo
 from tui.ui.app import GradstepApp
 from tui.ui.messages import RunFinished, StepCaptured
 from tui.ui.widgets.graph_tree import GraphTree
@@ -106,6 +109,26 @@ async def test_run_finished_stops_stepping(fake_live):
         await pilot.press("n")
         assert fake_live.session.commands == []
         assert "finished" in screen_text(fake_live.app)
+
+
+async def test_a_failed_run_says_why_and_keeps_the_history(fake_live):
+    # GIVEN a live app with some steps
+    steps = seed_steps(1)
+    async with fake_live.app.run_test(size=SIZE) as pilot:
+        await fake_live.started(pilot)
+        for step in steps[:5]:
+            await fake_live.emit(pilot, step)
+        # WHEN the engine reports that gradstep itself could not go on
+        failure = ExceptionInfo(type="RuntimeError", message="gradstep could not go on: no storage", line=None)
+        result = SimpleNamespace(status="failed", steps=5, exception=failure)  # a RunResult, without torch
+        fake_live.app.post_message(RunFinished(result, fake_live.app.generation))
+        await pilot.pause()
+        # THEN the learner is told why, the app stays up and the history is still there
+        messages = [notification.message for notification in fake_live.app._notifications]
+        assert "RuntimeError: gradstep could not go on: no storage" in messages
+        assert "failed" in screen_text(fake_live.app)
+        await pilot.press("left")
+        assert fake_live.app.history.current == 3
 
 
 async def test_steps_from_a_stopped_session_are_ignored(fake_live):

@@ -89,9 +89,14 @@ def live_target(
     breakpoints: Iterable[int] = (),
     title: str | None = None,
 ) -> LiveTarget:
-    """Check a script and describe how to run it live."""
+    """Check a script and describe how to run it live.
+
+    The path is made absolute: the script may call os.chdir, and a restart (or a device
+    switch) must still find it.
+    """
     source = read_script(script)
     check_compiles(source, script)
+    script = script.absolute()
     return LiveTarget(
         script=script,
         source=source,

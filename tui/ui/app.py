@@ -8,6 +8,7 @@ module never imports torch: tui.commands.app hands it a LiveTarget whose
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -67,6 +68,9 @@ class GradstepApp(NavigationActions, App[int]):
         self.narration = Narration("")
         self.main_screen: MainScreen | None = None
         self.last_saved: Path | None = None
+        # ctrl+s writes here: a script that calls os.chdir must not move where recordings land.
+        self.start_dir = _current_dir()
+        self._shown_source: str | None = None  # the text in the source view
         self._default_for: tuple[Step | None, str | None] = (None, None)
         self._shown_position = -1  # the history position on screen
         self._running_timer: Timer | None = None
@@ -115,6 +119,7 @@ class GradstepApp(NavigationActions, App[int]):
 
     def _open_main(self, source: str) -> None:
         self.narration = Narration(source)
+        self._shown_source = source
         if self.main_screen is None:
             self.main_screen = MainScreen(source, narrative=self.narration.available, draw=self.refresh_view)
             self.push_screen(self.main_screen)
@@ -159,7 +164,34 @@ class GradstepApp(NavigationActions, App[int]):
         self.header = message.header
         self.device = _device_text(message.header)
         self.control.attach(message.session)
+        self._follow_source(message.header.source)
         self.refresh_view()
+
+    def _follow_source(self, source: str) -> None:
+        """Show the text the engine runs: the script may have been edited since it was shown (restart)."""
+        if source == self._shown_source or self.main_screen is None or not self.main_screen.ready:
+            return
+        if self.live_target is not None:
+            self.live_target = replace(self.live_target, source=source)
+        narrative_hidden = self.narration.available and not self._narrative_shown()
+        self.narration = Narration(source)
+        self._shown_source = source
+        self.main_screen.set_source(source, narrative=self.narration.available)
+        if narrative_hidden and self.narration.available:  # the learner hid it: keep it hidden
+            self.main_screen.toggle_narrative()
+        # Breakpoints past the new last line no longer fit: drop them, here and in the session.
+        lines = len(source.splitlines())
+        gone = {line for line in self.history.breakpoints if line > lines}
+        if gone:
+            self.history.breakpoints.difference_update(gone)
+            if self.control.session is not None:
+                self.control.session.set_breakpoints(sorted(self.history.breakpoints))
+
+    def _narrative_shown(self) -> bool:
+        from tui.ui.widgets.narrative import NarrativePane
+
+        assert self.main_screen is not None
+        return not self.main_screen.query_one(NarrativePane).has_class("-hidden")
 
     def on_session_failed(self, message: SessionFailed) -> None:
         """The session could not start: say why, stay up."""
@@ -181,6 +213,9 @@ class GradstepApp(NavigationActions, App[int]):
         if message.generation == self.generation:
             self.control.finished(message.result)
             self.refresh_view()
+            failure = message.result.exception if message.result.status == "failed" else None
+            if failure is not None:  # gradstep itself could not go on: say why, keep the history
+                self.notify(f"{failure.type}: {failure.message}", title="The run stopped", severity="error")
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -278,7 +313,13 @@ class GradstepApp(NavigationActions, App[int]):
         if self.header is None or not self.history.steps:
             self.notify("Nothing to save yet.", severity="warning")
             return
-        start_save(self, self.header, tuple(self.history.steps), tuple(sorted(self.history.breakpoints)))
+        start_save(
+            self,
+            self.header,
+            tuple(self.history.steps),
+            tuple(sorted(self.history.breakpoints)),
+            folder=self.start_dir,
+        )
 
     def on_recording_saved(self, message: RecordingSaved) -> None:
         """The save worker wrote the file."""
@@ -375,6 +416,14 @@ class GradstepApp(NavigationActions, App[int]):
         """Open the picked lesson in the debugger."""
         if self.open_lesson is not None:
             self._open_live(self.open_lesson(message.lesson))
+
+
+def _current_dir() -> Path | None:
+    """The directory the app was started in (None if it no longer exists)."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
 
 
 def _device_text(header: Header) -> str:

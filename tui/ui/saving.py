@@ -32,13 +32,22 @@ class SaveFailed(Message):
 
 
 def save_path(header: Header, folder: Path | None = None) -> Path:
-    """./<script stem>.gstep."""
+    """<folder, else the current directory>/<script stem>.gstep."""
     return (folder or Path.cwd()) / f"{Path(header.script).stem}.gstep"
 
 
-def start_save(app: App, header: Header, steps: tuple[Step, ...], breakpoints: tuple[int, ...]) -> Path:
-    """Write the recording off the UI thread; the worker posts RecordingSaved or SaveFailed."""
-    path = save_path(header)
+def start_save(
+    app: App,
+    header: Header,
+    steps: tuple[Step, ...],
+    breakpoints: tuple[int, ...],
+    folder: Path | None = None,
+) -> Path:
+    """Write the recording off the UI thread; the worker posts RecordingSaved or SaveFailed.
+
+    `folder` is where the app was started: the script may have moved the process's cwd.
+    """
+    path = save_path(header, folder)
     header = replace(header, breakpoints=breakpoints)
 
     def write() -> None:

@@ -172,9 +172,15 @@ class ExportScreen(ModalScreen[str | None]):
 
     def request(self) -> ExportRequest:
         """The dialog's choices."""
+        typed = self.query_one("#export-path", Input).value.strip()
+        output = Path(typed).expanduser()
+        # Relative to where gradstep was started, not wherever the script chdir-ed to.
+        start_dir = getattr(self.app, "start_dir", None)
+        if not output.is_absolute() and start_dir is not None:
+            output = Path(start_dir) / output
         tensor = self.query_one("#export-tensor", Select).value
         return ExportRequest(
-            output=Path(self.query_one("#export-path", Input).value.strip()).expanduser(),
+            output=output,
             format=self.format,
             tensor=None if tensor is Select.NULL else str(tensor),
             values=self.query_one("#export-values", Checkbox).value,
