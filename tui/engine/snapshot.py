@@ -212,36 +212,24 @@ class ViewMaker:
         grad_copy: torch.Tensor | None,
     ) -> TensorView:
         try:
-            return self._read_view(cache, tensor, role, accumulated, value_copy, grad, grad_copy)
+            key = (_meta_key(tensor), None if grad is None else _meta_key(grad), role, accumulated)
+            cached = self._cache.get(id(tensor))
+            if cached is not None and cached.tensor is tensor and cached.grad is grad and cached.key == key:
+                # Small tensors are compared every time: writes through `.data` do not bump _version.
+                if (tensor.numel() > MAX_FULL_ELEMENTS or _same(value_copy, cached.values)) and (
+                    grad is None or grad.numel() > MAX_FULL_ELEMENTS or _same(grad_copy, cached.grad_values)
+                ):
+                    if cache is not None:
+                        cache[id(tensor)] = cached
+                    return cached.view
+            view = make_view(tensor, role, accumulated, value_copy, grad, grad_copy)
+            if cache is not None:
+                cache[id(tensor)] = _Cached(
+                    tensor, grad, key, view, _small_copy(tensor, value_copy), _small_copy(grad, grad_copy)
+                )
+            return view
         except Exception as error:  # sparse, nested, or otherwise odd tensors: show a marker, run on
             return unreadable_view(tensor, role, error)
-
-    def _read_view(
-        self,
-        cache: dict[int, _Cached] | None,
-        tensor: torch.Tensor,
-        role: str,
-        accumulated: int,
-        value_copy: torch.Tensor | None,
-        grad: torch.Tensor | None,
-        grad_copy: torch.Tensor | None,
-    ) -> TensorView:
-        key = (_meta_key(tensor), None if grad is None else _meta_key(grad), role, accumulated)
-        cached = self._cache.get(id(tensor))
-        if cached is not None and cached.tensor is tensor and cached.grad is grad and cached.key == key:
-            # Small tensors are compared every time: writes through `.data` do not bump _version.
-            if (tensor.numel() > MAX_FULL_ELEMENTS or _same(value_copy, cached.values)) and (
-                grad is None or grad.numel() > MAX_FULL_ELEMENTS or _same(grad_copy, cached.grad_values)
-            ):
-                if cache is not None:
-                    cache[id(tensor)] = cached
-                return cached.view
-        view = make_view(tensor, role, accumulated, value_copy, grad, grad_copy)
-        if cache is not None:
-            cache[id(tensor)] = _Cached(
-                tensor, grad, key, view, _small_copy(tensor, value_copy), _small_copy(grad, grad_copy)
-            )
-        return view
 
 
 def unreadable_view(tensor: torch.Tensor, role: str, error: BaseException) -> TensorView:
