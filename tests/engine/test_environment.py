@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.engine.drive import record, write
 
 
@@ -44,6 +46,7 @@ def test_an_edited_local_module_is_imported_afresh_on_the_next_run(tmp_path: Pat
     assert "helper_for_gradstep_test" not in sys.modules
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch warns that sparse and nested APIs are raw
 def test_sparse_and_nested_tensors_show_a_marker_and_the_run_goes_on(tmp_path: Path) -> None:
     path = write(
         tmp_path,
