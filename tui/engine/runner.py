@@ -162,14 +162,15 @@ class Runner:
     # -- tracer and instrumented-script callbacks -------------------------------------------
 
     def _forked(self) -> bool:
-        """Whether this is a child process the script forked (a DataLoader worker): it records nothing."""
+        """Whether this is a child process the script forked (a DataLoader worker): it records nothing.
+
+        The tracer's at-fork hook already stops tracing there; `_emit` and `capturing` are the
+        two ways a step can still start in the child (compiled-in breakpoints, probes).
+        """
         return os.getpid() != self._pid
 
     def _at_line(self, frame: FrameType) -> None:
         """The tracer stopped before a line of the script."""
-        if self._forked():
-            sys.settrace(None)
-            return
         if self._stop_requested():
             raise StopScript("stopped")
         if self.spec.mode == "breaks-only":  # a kick to honour a stop request: carry on untraced
@@ -202,15 +203,11 @@ class Runner:
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
-        if self._forked():
-            return
         if self._stop_requested():
             raise StopScript("stopped")
         self._emit("line", sys._getframe(1), line=line)
 
     def _header_break_hit(self, frame: FrameType, line: int, iteration: int) -> None:
-        if self._forked():
-            return
         if self._stop_requested():
             raise StopScript("stopped")
         self._emit("line", frame, line=line, position=(line, iteration))
