@@ -27,7 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.ui.fakes import FakeRecording, big_steps, header, seed_steps  # noqa: E402
+from tests.builders import header  # noqa: E402
+from tests.ui.fakes import FakeRecording, big_steps, seed_steps  # noqa: E402
 from textual.app import App  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import Label  # noqa: E402

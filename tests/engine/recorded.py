@@ -13,16 +13,10 @@ from tui.engine.session import Session
 
 
 def record_steps(script: Path, *, stop_after: int | None = None) -> tuple[Session, list[Step]]:
-    """Run the script under the engine in record mode; stop soon after step `stop_after` when given."""
+    """Run the script under the engine in record mode; end with a limit step after step `stop_after`."""
     steps: list[Step] = []
-    session: Session | None = None
-
-    def on_step(step: Step) -> None:
-        steps.append(step)
-        if stop_after is not None and step.index >= stop_after and session is not None:
-            session.stop()
-
-    session = Session(script, on_step=on_step, mode="record")
+    limit = {} if stop_after is None else {"max_steps": stop_after + 1}
+    session = Session(script, on_step=steps.append, mode="record", **limit)
     session.run()
     return session, steps
 

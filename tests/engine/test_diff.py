@@ -7,27 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.test_recording import header
+from tests.builders import header, tensor_view
 from tui.cli import main
 from tui.engine.diff import diff_steps
-from tui.engine.model import Step, Summary, TensorView
+from tui.engine.model import Step, Summary
 from tui.engine.recording import write_recording
-
-
-def view(value, *, grad=None, shape=(), summary: Summary | None = None) -> TensorView:
-    return TensorView(
-        shape=shape,
-        dtype="float32",
-        device="cpu",
-        requires_grad=True,
-        is_leaf=True,
-        grad_fn=None,
-        version=0,
-        value=value,
-        summary=summary,
-        has_grad=grad is not None,
-        grad=grad,
-    )
 
 
 def seed_run(lr: float = 3e-3, iterations: int = 4) -> list[Step]:
@@ -37,10 +21,10 @@ def seed_run(lr: float = 3e-3, iterations: int = 4) -> list[Step]:
     for _ in range(iterations):
         grad_1 = -2 * (15 - var_1 * var_2) * var_2
         grad_2 = -2 * (15 - var_1 * var_2) * var_1
-        tensors = {"var_1": view(var_1, grad=grad_1), "var_2": view(var_2, grad=grad_2)}
+        tensors = {"var_1": tensor_view(var_1, grad=grad_1), "var_2": tensor_view(var_2, grad=grad_2)}
         steps.append(Step(index=len(steps), kind="line", line=11, tensors=tensors))
         var_1, var_2 = var_1 - lr * grad_1, var_2 - lr * grad_2
-        tensors = {"var_1": view(var_1, grad=grad_1), "var_2": view(var_2, grad=grad_2)}
+        tensors = {"var_1": tensor_view(var_1, grad=grad_1), "var_2": tensor_view(var_2, grad=grad_2)}
         steps.append(Step(index=len(steps), kind="optimizer", phase="optimize", line=11, tensors=tensors))
     return steps
 
@@ -75,42 +59,42 @@ def test_a_grad_difference_is_named_as_such() -> None:
 
 def test_tolerance_is_numpy_isclose() -> None:
     """|a - b| <= atol + rtol * |b|: the defaults allow 1.1e-5 around 1.0."""
-    a, b = [Step(0, "line", tensors={"t": view(1.0)})], [Step(0, "line", tensors={"t": view(1.00002)})]
+    a, b = [Step(0, "line", tensors={"t": tensor_view(1.0)})], [Step(0, "line", tensors={"t": tensor_view(1.00002)})]
     report = diff_steps(a, b)
     assert not report.same and report.first.a == "1" and report.first.b == "1.00002"
     assert diff_steps(a, b, atol=2.1e-5).same
     assert diff_steps(a, b, rtol=2.1e-5, atol=0).same
-    assert diff_steps(a, [Step(0, "line", tensors={"t": view(1.00001)})]).same
+    assert diff_steps(a, [Step(0, "line", tensors={"t": tensor_view(1.00001)})]).same
 
 
 def test_summaries_are_compared_on_their_statistics() -> None:
     stats = Summary(numel=1000, min=-1.0, max=1.0, mean=0.1, std=0.5, nan=0, inf=0, zeros=3, first=(0.0,))
-    a = [Step(0, "line", tensors={"big": view(None, shape=(1000,), summary=stats)})]
-    same = [Step(0, "line", tensors={"big": view(None, shape=(1000,), summary=replace(stats, zeros=4))})]
-    other = [Step(0, "line", tensors={"big": view(None, shape=(1000,), summary=replace(stats, mean=0.2))})]
+    a = [Step(0, "line", tensors={"big": tensor_view(None, shape=(1000,), summary=stats)})]
+    same = [Step(0, "line", tensors={"big": tensor_view(None, shape=(1000,), summary=replace(stats, zeros=4))})]
+    other = [Step(0, "line", tensors={"big": tensor_view(None, shape=(1000,), summary=replace(stats, mean=0.2))})]
     assert diff_steps(a, same).same
     report = diff_steps(a, other)
     assert report.first.field == "value summary (mean)" and report.first.abs_diff == pytest.approx(0.1)
 
 
 def test_nan_in_both_runs_at_the_same_place_is_the_same() -> None:
-    a = [Step(0, "line", tensors={"t": view((1.0, "nan"), shape=(2,))})]
+    a = [Step(0, "line", tensors={"t": tensor_view((1.0, "nan"), shape=(2,))})]
     assert diff_steps(a, list(a)).same
 
 
 def test_complex_values_and_unreadable_markers_compare_as_text() -> None:
-    complex_a = [Step(0, "line", tensors={"c": view(("(1+1j)", "2j"), shape=(2,))})]
-    complex_b = [Step(0, "line", tensors={"c": view(("(1+1j)", "3j"), shape=(2,))})]
+    complex_a = [Step(0, "line", tensors={"c": tensor_view(("(1+1j)", "2j"), shape=(2,))})]
+    complex_b = [Step(0, "line", tensors={"c": tensor_view(("(1+1j)", "3j"), shape=(2,))})]
     assert diff_steps(complex_a, list(complex_a)).same
     report = diff_steps(complex_a, complex_b)
     assert report.first is not None and report.first.tensor == "c"
-    unreadable = [Step(0, "line", tensors={"s": view("<unreadable: RuntimeError: no storage>")})]
+    unreadable = [Step(0, "line", tensors={"s": tensor_view("<unreadable: RuntimeError: no storage>")})]
     assert diff_steps(unreadable, list(unreadable)).same
 
 
 def test_a_shape_change_is_a_difference() -> None:
-    a = [Step(0, "line", tensors={"t": view((1.0, 2.0), shape=(2,))})]
-    b = [Step(0, "line", tensors={"t": view((1.0, 2.0, 3.0), shape=(3,))})]
+    a = [Step(0, "line", tensors={"t": tensor_view((1.0, 2.0), shape=(2,))})]
+    b = [Step(0, "line", tensors={"t": tensor_view((1.0, 2.0, 3.0), shape=(3,))})]
     assert diff_steps(a, b).first.field == "shape"
 
 

@@ -229,7 +229,7 @@ def test_mlp_of_200_layers_is_drawn_in_under_2_seconds() -> None:
 
 
 def _recording(tmp_path: Path) -> Path:
-    from tests.engine.test_recording import header
+    from tests.builders import header
 
     path = tmp_path / "seed.gstep"
     write_recording(path, header(), _backward_steps())

@@ -9,46 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine.model import Graph, GraphNode, Header, NodeEvent, Step, TensorView
+from tests.builders import header, tensor_view
+from tui.engine.model import Graph, GraphNode, NodeEvent, Step
 from tui.engine.recording import FORMAT_VERSION, RecordingWriter, load_recording, write_recording
 from tui.errors import RecordingError
 
 SCHEMA = Path(__file__).parents[2] / "assets" / "recording.schema.json"
 
 
-def scalar(value: float, *, grad: float | None = None, version: int = 0) -> TensorView:
-    return TensorView(
-        shape=(),
-        dtype="float32",
-        device="cpu",
-        requires_grad=True,
-        is_leaf=True,
-        grad_fn=None,
-        version=version,
-        value=value,
-        has_grad=grad is not None,
-        grad=grad,
-    )
-
-
-def header() -> Header:
-    return Header(
-        format_version=FORMAT_VERSION,
-        gradstep="0.1.0",
-        torch="2.13.0",
-        python="3.11.7",
-        device="cpu",
-        device_name=None,
-        script="seed.py",
-        source="import torch\nvar_1 = torch.tensor(3.0)\n",
-        created="2026-11-22T00:00:00+00:00",
-    )
-
-
 GRAPH = Graph(
     nodes=(
         GraphNode(id=0, name="MulBackward0", attrs=(("other", "4.0"),), next=(1,)),
-        GraphNode(id=1, name="AccumulateGrad", leaf="var_1", variable=scalar(3.0)),
+        GraphNode(id=1, name="AccumulateGrad", leaf="var_1", variable=tensor_view(3.0)),
     ),
     roots=(("loss", 0),),
 )
@@ -56,16 +28,16 @@ GRAPH = Graph(
 
 def steps(count: int) -> list[Step]:
     """A run where var_1 changes at every step and var_2 never does."""
-    var_2 = scalar(4.0)
+    var_2 = tensor_view(4.0)
     return [
         Step(
             index=index,
             kind="line" if index % 2 == 0 else "backward",
             phase="forward",
             line=index + 1,
-            tensors={"var_1": scalar(3.0 + index, version=index), "var_2": var_2},
+            tensors={"var_1": tensor_view(3.0 + index, version=index), "var_2": var_2},
             graph=GRAPH,
-            node=NodeEvent(node_id=0, name="MulBackward0", grad_outputs=(scalar(1.0),)) if index % 2 else None,
+            node=NodeEvent(node_id=0, name="MulBackward0", grad_outputs=(tensor_view(1.0),)) if index % 2 else None,
             output=f"line {index}\n",
         )
         for index in range(count)
@@ -98,10 +70,10 @@ def test_unchanged_values_are_stored_once(tmp_path: Path) -> None:
 def test_loading_shares_one_view_per_tensor_value(tmp_path: Path) -> None:
     # GIVEN var_1 going 3 → 4 → 3 (the same JSON twice) and var_2 never changing
     path = tmp_path / "run.gstep"
-    var_2 = scalar(4.0)
+    var_2 = tensor_view(4.0)
     values = (3.0, 4.0, 3.0)
     write_recording(path, header(), [
-        Step(index=index, kind="line", line=1, tensors={"var_1": scalar(value), "var_2": var_2}) for index, value in enumerate(values)
+        Step(index=index, kind="line", line=1, tensors={"var_1": tensor_view(value), "var_2": var_2}) for index, value in enumerate(values)
     ])
     # WHEN it is loaded
     loaded = load_recording(path).steps

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+from tests.builders import SEED_SOURCE, header, tensor_view
 from tui.engine.model import (
     ExceptionInfo,
     FrameInfo,
     Graph,
     GraphNode,
-    Header,
     NodeEvent,
     ParamUpdate,
     ResetEvent,
@@ -24,37 +24,18 @@ from tui.engine.model import (
 )
 
 SCRIPTS = Path(__file__).parent.parent / "scripts"
-SEED_SOURCE = (SCRIPTS / "seed_sgd.py").read_text()
 LR = 3e-3
-
-
-def scalar(value: float, *, grad: float | None = None, grad_fn: str | None = None, accumulated: int = 0,
-           leaf: bool = True, requires_grad: bool = True) -> TensorView:
-    """A 0-d float tensor."""
-    return TensorView(
-        shape=(),
-        dtype="float32",
-        device="cpu",
-        requires_grad=requires_grad,
-        is_leaf=leaf,
-        grad_fn=grad_fn,
-        version=0,
-        value=value,
-        has_grad=grad is not None,
-        grad=grad,
-        accumulated=accumulated if grad is not None else 0,
-    )
 
 
 def seed_graph(var_1: float, var_2: float) -> Graph:
     """loss = (15 - var_1 * var_2) ** 2: Pow → Rsub → Mul → two AccumulateGrad."""
     return Graph(
         nodes=(
-            GraphNode(1, "PowBackward0", attrs=(("exponent", "2"),), saved=(("_saved_self", scalar(15 - var_1 * var_2, requires_grad=False)),), next=(2,)),
+            GraphNode(1, "PowBackward0", attrs=(("exponent", "2"),), saved=(("_saved_self", tensor_view(15 - var_1 * var_2, requires_grad=False)),), next=(2,)),
             GraphNode(2, "RsubBackward1", attrs=(("alpha", "1"),), next=(3,)),
-            GraphNode(3, "MulBackward0", saved=(("_saved_self", scalar(var_1)), ("_saved_other", scalar(var_2))), next=(4, 5)),
-            GraphNode(4, "AccumulateGrad", leaf="var_1", variable=scalar(var_1)),
-            GraphNode(5, "AccumulateGrad", leaf="var_2", variable=scalar(var_2)),
+            GraphNode(3, "MulBackward0", saved=(("_saved_self", tensor_view(var_1)), ("_saved_other", tensor_view(var_2))), next=(4, 5)),
+            GraphNode(4, "AccumulateGrad", leaf="var_1", variable=tensor_view(var_1)),
+            GraphNode(5, "AccumulateGrad", leaf="var_2", variable=tensor_view(var_2)),
         ),
         roots=(("my_latent_value", 3), ("loss", 1)),
     )
@@ -82,14 +63,14 @@ def seed_steps(iterations: int = 1, *, forget_reset: bool = False) -> list[Step]
 
     def leaves() -> dict[str, TensorView]:
         return {
-            "var_1": scalar(var_1, grad=grad_1, accumulated=accumulated),
-            "var_2": scalar(var_2, grad=grad_2, accumulated=accumulated),
+            "var_1": tensor_view(var_1, grad=grad_1, accumulated=accumulated),
+            "var_2": tensor_view(var_2, grad=grad_2, accumulated=accumulated),
         }
 
     maker.add("line", line=2)
     maker.add("line", line=3)
     maker.add("line", line=5)
-    maker.add("line", line=6, tensors={"var_1": scalar(3.0)})
+    maker.add("line", line=6, tensors={"var_1": tensor_view(3.0)})
     maker.add("line", line=7, tensors=leaves())
     for iteration in range(iterations + 1):
         loop = (15, iteration) if iteration else (None, None)
@@ -101,11 +82,11 @@ def seed_steps(iterations: int = 1, *, forget_reset: bool = False) -> list[Step]
         tensors = leaves()
         maker.add("line", line=base, phase=maker.steps[-1].phase, tensors=tensors, graph=maker.steps[-1].graph, **extra)
         graph = Graph(nodes=seed_graph(var_1, var_2).nodes[2:], roots=(("my_latent_value", 3),))
-        tensors = {**leaves(), "my_latent_value": scalar(latent, grad_fn="MulBackward0", leaf=False)}
+        tensors = {**leaves(), "my_latent_value": tensor_view(latent, grad_fn="MulBackward0", leaf=False)}
         maker.add("line", line=base + 1, phase="forward", tensors=tensors, graph=graph, **extra)
         graph = seed_graph(var_1, var_2)
         loss = (15 - latent) ** 2
-        tensors = {**tensors, "loss": scalar(loss, grad_fn="PowBackward0", leaf=False)}
+        tensors = {**tensors, "loss": tensor_view(loss, grad_fn="PowBackward0", leaf=False)}
         maker.add("line", line=base + 2, phase="forward", tensors=tensors, graph=graph, **extra)
         # backward: one sub-step per node, in the order autograd runs them
         d_latent = -2 * (15 - latent)
@@ -121,8 +102,8 @@ def seed_steps(iterations: int = 1, *, forget_reset: bool = False) -> list[Step]
             event = NodeEvent(
                 node_id,
                 graph.node(node_id).name,
-                grad_outputs=tuple(scalar(value, requires_grad=False) for value in arrived),
-                grad_inputs=tuple(scalar(value, requires_grad=False) for value in sent),
+                grad_outputs=tuple(tensor_view(value, requires_grad=False) for value in arrived),
+                grad_inputs=tuple(tensor_view(value, requires_grad=False) for value in sent),
                 done=tuple(done),
             )
             maker.add("backward", line=base + 2, phase="backprop", tensors=tensors, graph=graph, node=event, **extra)
@@ -138,15 +119,15 @@ def seed_steps(iterations: int = 1, *, forget_reset: bool = False) -> list[Step]
             accumulated_now = new_accumulated
             tensors = {
                 **tensors,
-                leaf: scalar(var_1 if leaf == "var_1" else var_2, grad=after, accumulated=accumulated_now),
+                leaf: tensor_view(var_1 if leaf == "var_1" else var_2, grad=after, accumulated=accumulated_now),
             }
             event = NodeEvent(
                 node_id,
                 "AccumulateGrad",
-                grad_outputs=(scalar(delta, requires_grad=False),),
+                grad_outputs=(tensor_view(delta, requires_grad=False),),
                 leaf=leaf,
-                grad_before=None if before is None else scalar(before, requires_grad=False),
-                grad_after=scalar(after, requires_grad=False),
+                grad_before=None if before is None else tensor_view(before, requires_grad=False),
+                grad_after=tensor_view(after, requires_grad=False),
                 done=tuple(done),
             )
             maker.add("accumulate", line=base + 2, phase="backprop", tensors=tensors, graph=graph, node=event, **extra)
@@ -161,7 +142,7 @@ def seed_steps(iterations: int = 1, *, forget_reset: bool = False) -> list[Step]
                 var_2 = var_2 - LR * (grad_2 or 0.0)
             after_view = leaves()[leaf]
             tensors = {**tensors, leaf: after_view}
-            update = ParamUpdate("my_sgd", leaf, before_view, scalar(grad_1 if leaf == "var_1" else grad_2, requires_grad=False), after_view)
+            update = ParamUpdate("my_sgd", leaf, before_view, tensor_view(grad_1 if leaf == "var_1" else grad_2, requires_grad=False), after_view)
             maker.add("optimizer", line=base + 3, phase="optimize", tensors=tensors, graph=graph, update=update, **extra)
         maker.add("line", line=base + 4, phase="optimize", tensors=tensors, graph=graph, **extra)
         if not forget_reset:
@@ -188,21 +169,6 @@ def raising_steps() -> list[Step]:
     info = ExceptionInfo("ValueError", "the learning rate exploded", 8, (FrameInfo(8, "<module>", 'raise ValueError("the learning rate exploded")'),))
     maker.add("exception", line=8, loop_line=5, iteration=3, tensors={"weights": weights}, exception=info)
     return maker.steps
-
-
-def header(source: str = SEED_SOURCE, script: str = "seed_sgd.py", device: str = "cpu") -> Header:
-    """A header as a recording of `script` would carry."""
-    return Header(
-        format_version=1,
-        gradstep="0.1.0",
-        torch=None,
-        python="3.11",
-        device=device,
-        device_name=None,
-        script=script,
-        source=source,
-        created="2024-01-01T00:00:00",
-    )
 
 
 class FakeRecording:
@@ -265,9 +231,9 @@ def big_steps(count: int = 20, *, params: int = 100_000, nodes: int = 200) -> li
                                                summary(shift), True, None, summary(-shift), 1, "parameter")
             for layer in range(10)
         }
-        tensors["loss"] = scalar(1.0 / (index + 1), grad_fn="MseLossBackward0", leaf=False)
+        tensors["loss"] = tensor_view(1.0 / (index + 1), grad_fn="MseLossBackward0", leaf=False)
         done = tuple(range(1, (index % nodes) + 2))
-        event = NodeEvent(done[-1], chain[done[-1] - 1].name, (scalar(1.0),), (scalar(0.5),), done=done)
+        event = NodeEvent(done[-1], chain[done[-1] - 1].name, (tensor_view(1.0),), (tensor_view(0.5),), done=done)
         maker.add("backward", line=10, phase="backprop", loop_line=8, iteration=index + 1, tensors=tensors, graph=graph, node=event)
     return maker.steps
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import FakeSession, header, screen_text, seed_steps
+from tests.builders import header
+from tests.ui.fakes import FakeSession, screen_text, seed_steps
 from tui.ui.app import GradstepApp
 
 

@@ -9,7 +9,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import FakeRecording, scalar, screen_text, seed_steps
+from tests.builders import tensor_view
+from tests.ui.fakes import FakeRecording, screen_text, seed_steps
 from tui.engine.model import GraphNode
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.graph_tree import saved_text
@@ -62,7 +63,7 @@ def test_saved_text_is_compact_for_lists_and_freed_tensors():
         7,
         "CatBackward0",
         attrs=(("dim", "0"), ("tensors", "[saved tensors]"), ("self", "[saved tensor]")),
-        saved=(("tensors[0]", scalar(1.0)), ("tensors[1]", scalar(2.5)), ("self", None)),
+        saved=(("tensors[0]", tensor_view(1.0)), ("tensors[1]", tensor_view(2.5)), ("self", None)),
     )
     assert saved_text(node) == "dim=0  tensors=[1.0000, 2.5000]  self=freed"
 

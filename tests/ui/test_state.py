@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.ui.fakes import scalar, seed_steps
+from tests.builders import tensor_view
+from tests.ui.fakes import seed_steps
 from tui.engine.model import Step, Summary, TensorView
 from tui.formatting import format_number, format_values, grad_text, safe_str, value_text
 from tui.ui.state import History, changed_fields, default_tensor, phase_entry_test
@@ -63,10 +64,10 @@ def test_series_follows_var_1_across_the_run():
 
 
 def test_changed_fields_name_the_cells_to_highlight():
-    before = scalar(3.0)
-    after = scalar(3.0, grad=-24.0, accumulated=1)
+    before = tensor_view(3.0)
+    after = tensor_view(3.0, grad=-24.0, accumulated=1)
     assert changed_fields(after, before) == {"grad"}
-    assert changed_fields(scalar(3.072), before) == {"value"}
+    assert changed_fields(tensor_view(3.072), before) == {"value"}
 
 
 def test_numbers_are_shown_with_four_decimals_and_big_tensors_as_summaries():
