@@ -130,28 +130,11 @@ print(repr(x.tolist()), repr(grad_x.tolist()), len(x._post_accumulate_grad_hooks
 """
 
 
-def test_the_script_computes_the_same_with_and_without_gradstep_and_nothing_is_left_behind(tmp_path):
-    path = write(tmp_path, "probe.py", PROBE_SCRIPT)
-    alone = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True).stdout
-    originals = (
-        torch.autograd.backward,
-        torch.autograd.grad,
-        torch.optim.Optimizer.zero_grad,
-        torch.nn.Module.zero_grad,
-        sys.stdout,
-        sys.stderr,
-        __builtins__["__import__"] if isinstance(__builtins__, dict) else __builtins__.__import__,
-    )
-    steps, result = record(path)
-    assert result.status == "finished"
-    assert steps[-1].output == alone
-    assert any(step.kind == "optimizer" for step in steps)
-    # The momentum buffer is named after the script's own name for the parameter.
-    last_optimizer = [step for step in steps if step.kind == "optimizer"][-1]
-    assert "opt.state.x.momentum_buffer" in last_optimizer.tensors
+def patch_points() -> tuple:
+    """What gradstep replaces for a run: torch's backward/grad/zero_grad, the streams, __import__."""
     import builtins
 
-    after = (
+    return (
         torch.autograd.backward,
         torch.autograd.grad,
         torch.optim.Optimizer.zero_grad,
@@ -160,7 +143,20 @@ def test_the_script_computes_the_same_with_and_without_gradstep_and_nothing_is_l
         sys.stderr,
         builtins.__import__,
     )
-    assert after == originals
+
+
+def test_the_script_computes_the_same_with_and_without_gradstep_and_nothing_is_left_behind(tmp_path):
+    path = write(tmp_path, "probe.py", PROBE_SCRIPT)
+    alone = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True).stdout
+    originals = patch_points()
+    steps, result = record(path)
+    assert result.status == "finished"
+    assert steps[-1].output == alone
+    assert any(step.kind == "optimizer" for step in steps)
+    # The momentum buffer is named after the script's own name for the parameter.
+    last_optimizer = [step for step in steps if step.kind == "optimizer"][-1]
+    assert "opt.state.x.momentum_buffer" in last_optimizer.tensors
+    assert patch_points() == originals
     from torch.optim import optimizer
 
     assert not optimizer._global_optimizer_pre_hooks and not optimizer._global_optimizer_post_hooks
