@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+if TYPE_CHECKING:
+    _WidgetBase = Widget
+else:
+    _WidgetBase = object
 
-class CachedStyles(Widget):
+
+class CachedStyles(_WidgetBase):
     """`base_style` and `component_style(name)`, cached until the widget's CSS changes.
 
     Each lookup walks the widget's ancestors (a fraction of a millisecond); a pane
-    that renders thirty lines would pay it thirty times a frame.
+    that renders thirty lines would pay it thirty times a frame. A plain mixin, not a
+    Widget: as a Widget ahead of ScrollView in the MRO its CSS (`overflow: hidden`)
+    won over ScrollView's, and no pane could scroll.
     """
 
     _style_cache: dict[str, Style]
