@@ -12,8 +12,10 @@ from types import MappingProxyType
 from typing import Any, Mapping, Union
 
 # What just happened. A line step shows the state *before* its line runs; every
-# other kind shows the state just *after* its event.
-KINDS = ("line", "backward", "accumulate", "optimizer", "reset", "exception", "limit", "end")
+# other kind shows the state just *after* its event. An "untraced" step stands for
+# a stretch a live continue ran at native speed without recording its steps (its
+# message says which lines and iterations); the step it stopped at follows it.
+KINDS = ("line", "backward", "accumulate", "optimizer", "reset", "untraced", "exception", "limit", "end")
 # The three moves of a training loop, plus the forward pass that feeds them.
 PHASES = ("forward", "backprop", "optimize", "reset")
 
@@ -304,22 +306,49 @@ class NodeEvent:
 
 @dataclass(frozen=True, slots=True)
 class ParamUpdate:
-    """One parameter updated by optimizer.step(): value before, grad used, value after."""
+    """One parameter updated by optimizer.step(): value before, grad used, value after.
+
+    `kind` is the optimizer's class name (SGD, Adam, ...), `group` the index of the
+    param group holding the parameter and `hyper` that group's hyperparameters (lr,
+    momentum, betas, ...). `state_before` / `state_after` are the optimizer's state
+    for this parameter around the step (momentum_buffer, exp_avg, exp_avg_sq, step,
+    ...; numbers as 0-d tensors). All four are empty in recordings made before
+    gradstep captured them.
+    """
 
     optimizer: str
     param: str
     before: TensorView
     grad: TensorView | None
     after: TensorView
+    kind: str | None = None
+    group: int = 0
+    hyper: tuple[tuple[str, Any], ...] = ()
+    state_before: tuple[tuple[str, TensorView], ...] = ()
+    state_after: tuple[tuple[str, TensorView], ...] = ()
+
+    def hyperparameter(self, key: str, default: Any = None) -> Any:
+        for name, value in self.hyper:
+            if name == key:
+                return value
+        return default
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "optimizer": self.optimizer,
             "param": self.param,
             "before": self.before.to_json(),
             "grad": _json_or_none(self.grad),
             "after": self.after.to_json(),
         }
+        # Written only when captured (older files lack them).
+        if self.kind is not None:
+            data["kind"] = self.kind
+            data["group"] = self.group
+            data["hyper"] = {key: thaw_values(value) for key, value in self.hyper}
+            data["state_before"] = {key: view.to_json() for key, view in self.state_before}
+            data["state_after"] = {key: view.to_json() for key, view in self.state_after}
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ParamUpdate:
@@ -329,6 +358,11 @@ class ParamUpdate:
             before=TensorView.from_json(data["before"]),
             grad=_view_or_none(data.get("grad")),
             after=TensorView.from_json(data["after"]),
+            kind=data.get("kind"),
+            group=int(data.get("group", 0)),
+            hyper=tuple((str(key), freeze_values(value)) for key, value in (data.get("hyper") or {}).items()),
+            state_before=tuple((str(key), TensorView.from_json(view)) for key, view in (data.get("state_before") or {}).items()),
+            state_after=tuple((str(key), TensorView.from_json(view)) for key, view in (data.get("state_after") or {}).items()),
         )
 
 

@@ -25,7 +25,7 @@ import torch  # this module patches torch for the duration of a run
 from tui.engine.accumulation import Accumulation
 from tui.engine.graph import GraphCapture, walk
 from tui.engine.model import Graph, NodeEvent, ParamUpdate, ResetEvent, TensorView
-from tui.engine.snapshot import ViewMaker, is_zero_tensor, param_name, readable_grad
+from tui.engine.snapshot import ViewMaker, hyperparameters, is_zero_tensor, param_name, readable_grad
 
 
 class Host(Protocol):
@@ -228,7 +228,7 @@ class Probes:
         if not self.host.capturing():
             return
         self._inside.step = [
-            (group_index, index, param, self._param_view(param))
+            (group_index, index, param, self._param_view(param), self._state_views(optimizer, param))
             for group_index, group in enumerate(optimizer.param_groups)
             for index, param in enumerate(group["params"])
         ]
@@ -236,6 +236,20 @@ class Probes:
     def _param_view(self, param: torch.Tensor) -> TensorView:
         role = "parameter" if isinstance(param, torch.nn.Parameter) else "tensor"
         return self.host.views.view(param, role, self.host.accumulation.count(param))
+
+    def _state_views(self, optimizer: torch.optim.Optimizer, param: torch.Tensor) -> tuple[tuple[str, TensorView], ...]:
+        """The optimizer's state for one parameter (copied now: step() updates it in place)."""
+        try:
+            state = optimizer.state.get(param) or {}
+            pairs = []
+            for key, value in state.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = torch.tensor(value)  # a step count kept as a number: shown like a 0-d tensor
+                if isinstance(value, torch.Tensor):
+                    pairs.append((str(key), self.host.views.view(value, "state")))
+            return tuple(pairs)
+        except Exception:  # an optimizer with odd state: its updates still show before, grad and after
+            return ()
 
     def optimizer_post(self, optimizer: torch.optim.Optimizer) -> None:
         """After optimizer.step(): one event per parameter, value before, grad used, after."""
@@ -248,8 +262,9 @@ class Probes:
         frame = self._script_frame()
         names = self.host.param_names(frame)
         optimizer_name = self.host.name_in_script(optimizer, frame)
-        labels = [param_name(optimizer_name, names, group, index, param) for group, index, param, _ in before]
-        for position, (_, _, param, before_view) in enumerate(before):
+        labels = [param_name(optimizer_name, names, group, index, param) for group, index, param, _, _ in before]
+        groups = list(optimizer.param_groups)
+        for position, (group_index, _, param, before_view, state_before) in enumerate(before):
             grad = readable_grad(param)
             after_view = self._param_view(param)
             if grad is None and after_view.value == before_view.value:
@@ -260,6 +275,11 @@ class Probes:
                 before=before_view,
                 grad=None if grad is None else self.host.views.view(grad),
                 after=after_view,
+                kind=type(optimizer).__name__,
+                group=group_index,
+                hyper=hyperparameters(groups[group_index]) if group_index < len(groups) else (),
+                state_before=state_before,
+                state_after=self._state_views(optimizer, param),
             )
             # Parameters later in the list are shown as they were: one update per sub-step.
             not_yet = {labels[later]: before[later][3] for later in range(position + 1, len(before))}

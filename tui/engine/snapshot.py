@@ -356,6 +356,18 @@ def _scalar(value: Any) -> Any:
     return None
 
 
+def hyperparameters(group: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A param group's settings as plain data (lr, momentum, betas, ...), without its params."""
+    pairs = []
+    for key, value in group.items():
+        if key == "params":
+            continue
+        scalar = _scalar(value)
+        if scalar is not None or value is None:
+            pairs.append((str(key), scalar))
+    return tuple(pairs)
+
+
 def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     """Tensors, nn.Module parameters/buffers, optimizers and numbers of the given namespaces.
 
