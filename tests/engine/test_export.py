@@ -385,7 +385,7 @@ def test_all_steps_spans_a_custom_functions_backward_code(tmp_path: Path) -> Non
     assert names == ["PowBackward0", "SubBackward0", "SquareBackward", "AccumulateGrad"]
     result = export_backward_pass(steps, start, ExportRequest(tmp_path / "flip.dot", "dot"))
     assert len(result.paths) == 4
-    assert "w.grad None → -12.0000" in result.paths[-1].read_text()
+    assert "w.grad ← -12 (was None)" in result.paths[-1].read_text()  # the wording of every view
 
 
 def test_export_named_draws_the_live_loss_with_torchviz(tmp_path: Path) -> None:

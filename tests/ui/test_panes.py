@@ -50,12 +50,13 @@ async def test_the_tree_shows_saved_values_where_torchviz_shows_a_placeholder():
         await pilot.press("B", "s", "s")
         assert app.history.step.node.name == "MulBackward0"
         text = screen_text(app)
-        # THEN its line shows what it saved, number by number, and the grads on the line below
+        # THEN its line shows what it saved, number by number, and the chain rule on the lines below
         mul = line_with(text, "▶ MulBackward0")
         assert "self=3.0000" in mul and "other=4.0000" in mul
         assert "[saved tensor]" not in text
-        assert "grad in: -6.0000  sent on: -24.0000, -18.0000" in text
-        assert "exponent=2" in line_with(text, "✓ PowBackward0")
+        assert "var_1 ← -6 × var_2 (4) = -24" in text and "var_2 ← -6 × var_1 (3) = -18" in text
+        # AND a finished node keeps the grad it sent
+        assert "exponent=2" in line_with(text, "✓ PowBackward0") and "sent 6" in line_with(text, "✓ PowBackward0")
 
 
 def test_saved_text_is_compact_for_lists_and_freed_tensors():

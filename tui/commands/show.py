@@ -10,7 +10,8 @@ from tui.engine.model import Step
 from tui.engine.recording import Recording, load_recording
 from tui.engine.showjson import output_until, state_json, timeline_json
 from tui.errors import BadInput
-from tui.formatting import grad_text, optional_view_text, shape_text, value_text
+from tui.formatting import grad_text, shape_text, value_text
+from tui.render.events import step_event_lines
 
 
 def _pick(recording: Recording, step: int | None) -> int:
@@ -49,21 +50,8 @@ def _print_state(recording: Recording, index: int) -> None:
     )
     if step.line is not None:
         console.print(f"  [dim]{step.line:>4} │[/] {escape(_source_line(recording, step.line))}", highlight=False)
-    if step.node is not None:
-        arrived = ", ".join(optional_view_text(view) for view in step.node.grad_outputs)
-        sent = ", ".join(optional_view_text(view) for view in step.node.grad_inputs)
-        console.print(f"  node [bold]{escape(step.node.name)}[/]: grad arrived {escape(arrived)}; sent on {escape(sent)}")
-        if step.node.leaf:
-            before = optional_view_text(step.node.grad_before)
-            after = optional_view_text(step.node.grad_after)
-            console.print(f"  {escape(step.node.leaf)}.grad: {escape(before)} → {escape(after)}")
-    if step.update is not None:
-        update = step.update
-        console.print(
-            f"  {escape(update.optimizer)} updated [bold]{escape(update.param)}[/]: "
-            f"{escape(value_text(update.before))} → {escape(value_text(update.after))} "
-            f"(grad {escape(optional_view_text(update.grad))})"
-        )
+    for line in step_event_lines(step):
+        console.print(f"  {line}", markup=False, highlight=False)
     if step.exception is not None:
         error = step.exception
         console.print(f"  [bold red]{escape(error.type)}[/]: {escape(error.message)} (line {error.line})", highlight=False)

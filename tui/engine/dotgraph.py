@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from tui.engine.model import NodeEvent, TensorView
+from tui.engine.model import Graph, NodeEvent, TensorView
+from tui.render.events import node_words
 from tui.formatting import format_number, format_values
 
 # Values kept in a label in full up to this many elements; bigger tensors get a summary line.
@@ -139,15 +140,15 @@ def _view_text(view: TensorView | None) -> str:
     return "None" if view is None else _values_text(view.value, view.summary, view.numel)
 
 
-def _event_text(event: NodeEvent) -> str:
-    """The grads that arrived at the node, and what it sent on (or the leaf's .grad before and after)."""
-    arrived = "grad in " + (", ".join(_view_text(view) for view in event.grad_outputs) or "-")
-    if event.leaf is not None:
-        return f"{arrived}\n{event.leaf}.grad {_view_text(event.grad_before)} → {_view_text(event.grad_after)}"
-    return f"{arrived}\ngrad out " + (", ".join(_view_text(view) for view in event.grad_inputs) or "-")
+def _event_text(event: NodeEvent, graph: Graph | None) -> str:
+    """The grad that arrived at the node and the chain rule per input: the wording of every other view."""
+    words = node_words(event, graph)
+    return "\n".join([words.arrived, *words.edges])
 
 
-def add_highlight(dot: Any, event: NodeEvent, node_names: Mapping[int, str], *, values: bool) -> None:
+def add_highlight(
+    dot: Any, event: NodeEvent, node_names: Mapping[int, str], *, values: bool, graph: Graph | None = None
+) -> None:
     """Mark the nodes backward() already ran, and the one it is running with the grads in and out."""
     labels = final_labels(dot.body)
     for node_id in event.done:
@@ -159,7 +160,7 @@ def add_highlight(dot: Any, event: NodeEvent, node_names: Mapping[int, str], *, 
         return
     label = labels.get(name, name)
     if values:
-        label += "\n" + _event_text(event)
+        label += "\n" + _event_text(event, graph)
     dot.node(name, label, fillcolor=CURRENT_FILL, penwidth="2")
 
 

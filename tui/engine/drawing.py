@@ -226,7 +226,7 @@ def draw_graph(
     if values:
         add_values(drawing.dot, replica.views)
     if highlight and step.node is not None and step.node.node_id in replica.fn_names:
-        add_highlight(drawing.dot, step.node, replica.fn_names, values=values)
+        add_highlight(drawing.dot, step.node, replica.fn_names, values=values, graph=step.graph)
     return drawing
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tui.engine.model import Step, TensorView, thaw_values
+from tui.render.events import step_event_lines
 
 
 def tensor_json(view: TensorView) -> dict[str, Any]:
@@ -65,6 +66,8 @@ def state_json(steps: Sequence[Step], index: int) -> dict[str, Any]:
         if exception is None
         else {"type": exception.type, "message": exception.message, "line": exception.line},
         "stdout": output_until(steps, index),
+        # Added: what the step did in words (the chain rule, the update's arithmetic, the reset).
+        "event": step_event_lines(step),
     }
 
 

@@ -85,7 +85,12 @@ def pass_events(steps: Sequence[Step], index: int) -> dict[int, NodeEvent]:
 
 def received_grads(steps: Sequence[Step], index: int) -> dict[int, tuple[TensorView | None, ...]]:
     """Node id -> the grads that arrived at it, for the nodes this backward pass ran so far."""
-    return {node_id: event.grad_outputs for node_id, event in pass_events(steps, index).items()}
+    return received_from(pass_events(steps, index))
+
+
+def received_from(events: Mapping[int, NodeEvent]) -> dict[int, tuple[TensorView | None, ...]]:
+    """Node id -> the grads that arrived at it, from a pass's node events."""
+    return {node_id: event.grad_outputs for node_id, event in events.items()}
 
 
 def tensor_grad(step: Step, received: Mapping[int, tuple[TensorView | None, ...]], name: str) -> TensorView | None:
@@ -114,4 +119,16 @@ def reset_lines(reset: ResetEvent) -> list[str]:
     lines.extend(f"  {name}.grad {what}" for name in reset.tensors)
     if not reset.tensors:
         lines.append("  no tensor had a .grad to reset")
+    return lines
+
+
+def step_event_lines(step: Step) -> list[str]:
+    """Everything this step did, in words: the update's arithmetic, the reset, the node's chain rule."""
+    lines: list[str] = []
+    if step.update is not None:
+        lines.extend(update_lines(step))
+    if step.reset is not None:
+        lines.extend(reset_lines(step.reset))
+    if step.node is not None:
+        lines.extend(node_words(step.node, step.graph).lines())
     return lines

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from tui.engine.model import Header, Step
+from tui.render.events import pass_events
 from tui.ui.control import RunControl
 from tui.ui.dialogs import DevicesFailed, DevicesListed, list_devices_in_background, open_device_picker, open_export
 from tui.ui.guard import guarded
@@ -257,6 +258,7 @@ class GradstepApp(NavigationActions, App[int]):
                 series=self.history.series(selected) if selected else None,
                 narrative=self.narration.at(step.line if step is not None else None),
                 tensor_rows=self.history.max_tensors,
+                pass_events=pass_events(self.history.steps, self.history.current),
             )
             self.main_screen.show(view)
             self._shown_position = self.history.current

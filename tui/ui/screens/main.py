@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from tui.engine.model import Step
+from tui.engine.model import NodeEvent, Step
+from tui.render.events import received_from
 from tui.ui.state import Series
 from tui.ui.widgets.details import Details
 from tui.ui.widgets.graph_tree import GraphTree
@@ -35,6 +36,8 @@ class MainView:
     series: Series | None
     narrative: str | None
     tensor_rows: int = 0  # the most tensors any step of the history has: the table makes room once
+    # The node events of the backward pass on screen so far (tui.render.events.pass_events).
+    pass_events: Mapping[int, NodeEvent] | None = None
 
 
 SELECT_HINT = "click a row, or ↑/↓ in the table, to follow another tensor in the tree and details"
@@ -145,8 +148,8 @@ class MainScreen(Screen):
             self.banner.set_class(bool(warning), "-warning")
         self.tensor_table.reserve(view.tensor_rows)
         self.tensor_table.show(step, view.previous, view.selected)
-        self.graph_tree.show(step, view.selected)
-        self.details.show(step, view.selected, view.series)
+        self.graph_tree.show(step, view.selected, view.pass_events)
+        self.details.show(step, view.selected, view.series, received_from(view.pass_events or {}))
         self.output_pane.show(view.output, step)
         if not self.narrative_pane.has_class("-hidden"):
             self.narrative_pane.show(view.narrative)

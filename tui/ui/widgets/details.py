@@ -2,58 +2,60 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from rich.color import Color, blend_rgb
 from rich.style import Style
 from rich.text import Text
 
-from tui.engine.model import NodeEvent, Step, TensorView
-from tui.formatting import format_number, grad_text, optional_view_text, shape_text, value_text
+from tui.engine.model import Graph, NodeEvent, Step, TensorView
+from tui.formatting import format_number, grad_text, shape_text, value_text
+from tui.render.events import node_words, reset_lines, tensor_grad, update_lines
+from tui.render.numbers import view_number
 from tui.ui.state import Series
 from tui.ui.widgets.text_pane import TextPane
 
 WARNING_STYLE = "bold #ff5f5f"
+ARITHMETIC_STYLE = "bold"
 BARS = "▁▂▃▄▅▆▇█"
 
 
 def event_text(step: Step) -> Text:
-    """What this step did, in words: the optimizer update, the reset, the node."""
+    """What this step did, in words: the optimizer update's arithmetic, the reset, the node's chain rule."""
     text = Text()
     if step.update is not None:
-        update = step.update
-        grad = "None" if update.grad is None else value_text(update.grad)
-        text.append(f"{update.optimizer}.step() updated {update.param}: ", style="bold")
-        text.append(f"{value_text(update.before)} with grad {grad} → {value_text(update.after)}\n")
+        lines = update_lines(step)
+        text.append(lines[0] + "\n", style="bold")
+        for line in lines[1:]:
+            text.append(line + "\n", style=ARITHMETIC_STYLE)
     if step.reset is not None:
-        reset = step.reset
-        how = "set to None" if reset.set_to_none else "zeroed"
-        names = ", ".join(reset.tensors) or "no tensors"
-        text.append(f"{reset.source}.zero_grad(): .grad {how} for {names}\n", style="bold")
+        lines = reset_lines(step.reset)
+        text.append(lines[0] + "\n", style="bold")
+        text.append("".join(line + "\n" for line in lines[1:]))
     if step.node is not None:
-        text.append_text(node_event_text(step.node))
+        text.append_text(node_event_text(step.node, step.graph))
     if step.message:
         text.append(f"{step.message}\n", style="italic")
     return text
 
 
-def node_event_text(event: NodeEvent) -> Text:
-    """The autograd node backward() just ran: the grads that arrived and those it sent on."""
+def node_event_text(event: NodeEvent, graph: Graph | None = None) -> Text:
+    """The autograd node backward() just ran: the grad that arrived, then the chain rule per input."""
+    words = node_words(event, graph)
     text = Text()
-    text.append(f"backward ran {event.name}", style="bold #5fd7ff")
-    if event.leaf:
-        before = "None" if event.grad_before is None else optional_view_text(event.grad_before)
-        after = "None" if event.grad_after is None else optional_view_text(event.grad_after)
-        text.append(f": {event.leaf}.grad {before} → {after}\n")
-        return text
-    arrived = ", ".join(optional_view_text(view) for view in event.grad_outputs) or "—"
-    sent = ", ".join(optional_view_text(view) for view in event.grad_inputs) or "—"
-    text.append(f"\n  grad in: {arrived}\n  sent on: {sent}\n")
+    text.append(f"backward ran {words.name}", style="bold #5fd7ff")
+    text.append(f": {words.arrived}\n")
+    for edge in words.edges:
+        text.append(f"  {edge}\n", style=ARITHMETIC_STYLE)
     return text
 
 
-def tensor_text(name: str, view: TensorView) -> Text:
-    """A tensor's metadata, full value and full .grad, with the accumulation warning."""
+def tensor_text(name: str, view: TensorView, node_grad: TensorView | None = None) -> Text:
+    """A tensor's metadata, full value and full .grad, with the accumulation warning.
+
+    `node_grad` is ∂loss/∂tensor for a non-leaf tensor: the grad its grad_fn node
+    received in the backward pass on screen (PyTorch does not keep it in .grad).
+    """
     text = Text()
     text.append(name, style="bold #ffd75f")
     flags = ["leaf" if view.is_leaf else "non-leaf"]
@@ -69,6 +71,13 @@ def tensor_text(name: str, view: TensorView) -> Text:
         passes = "pass" if view.accumulated == 1 else "passes"
         text.append(f"  ({view.accumulated} backward {passes} since its last reset)", style="dim")
     text.append("\n" + grad_text(view, short=False) + "\n")
+    if node_grad is not None:
+        text.append(f"∂loss/∂{name} = {view_number(node_grad)}", style="bold")
+        text.append(
+            f"  (the grad its {view.grad_fn or 'grad_fn'} received in this backward pass; "
+            "PyTorch does not keep it in .grad of a non-leaf tensor)\n",
+            style="dim",
+        )
     if view.has_grad and view.accumulated > 1:
         text.append(
             f"⚠ .grad accumulated over {view.accumulated} backward passes without a reset "
@@ -108,22 +117,36 @@ class Details(TextPane):
         self._body = Text()
         self._series: Series | None = None
 
-    def show(self, step: Step | None, name: str | None, series: Series | None) -> None:
-        """Redraw for the selected tensor at this step (skipped when nothing changed)."""
+    def show(
+        self,
+        step: Step | None,
+        name: str | None,
+        series: Series | None,
+        received: Mapping[int, tuple[TensorView | None, ...]] | None = None,
+    ) -> None:
+        """Redraw for the selected tensor at this step (skipped when nothing changed).
+
+        `received` maps node ids to the grads that arrived at them in the backward
+        pass on screen (tui.render.events.received_grads).
+        """
         view = step.tensors.get(name) if step is not None and name else None
+        node_grad = tensor_grad(step, received, name) if step is not None and received and name else None
         # Steps and views are immutable: the same objects draw the same text.
-        key = (step, name, view, series)
+        key = (step, name, view, series, node_grad)
         if self._shown is not None and all(new is old for new, old in zip(key, self._shown)):
             return
         scroll = "home" if self._shown is None or name != self._shown[1] else None
         self._shown = key
         body = Text()
         if step is not None:
-            body.append_text(event_text(step))
+            event = event_text(step)
+            body.append_text(event)
+            if event.plain:
+                body.append("\n")  # a blank line between what the step did and the selected tensor
         if view is None or name is None:
             body.append("no tensor selected", style="dim")
         else:
-            body.append_text(tensor_text(name, view))
+            body.append_text(tensor_text(name, view, node_grad))
         self._body = body
         self._series = series
         self.invalidate(scroll=scroll)

@@ -10,13 +10,15 @@ only the lines whose values changed, with no layout pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
 
 from tui.engine.model import Graph, GraphNode, NodeEvent, Step, TensorView
-from tui.formatting import clip, format_number, format_values, optional_view_text, shape_text
+from tui.formatting import clip, format_number, format_values, shape_text
+from tui.render.events import done_text, node_words
 from tui.ui.state import default_tensor, reachable
 from tui.ui.widgets.styles_cache import CachedRows
 
@@ -68,8 +70,8 @@ def saved_text(node: GraphNode) -> str:
     return "  ".join(parts)
 
 
-def node_label(node: GraphNode, state: str, root_name: str | None = None) -> Text:
-    """One node: its name (▶ when backward is running it, ✓ when done), its leaf, its saved values."""
+def node_label(node: GraphNode, state: str, root_name: str | None = None, sent: str = "") -> Text:
+    """One node: its name (▶ when backward is running it, ✓ when done), its leaf, saved values, what it sent."""
     label = Text()
     if root_name:
         label.append(f"{root_name}: ", style="bold")
@@ -83,21 +85,18 @@ def node_label(node: GraphNode, state: str, root_name: str | None = None) -> Tex
         label.append(f" → {node.leaf}", style=LEAF_STYLE)
         if node.variable is not None:
             label.append(f" = {compact_value(node.variable)}")
+    if sent:
+        label.append(f"  {sent}", style=DONE_STYLE)
     saved = saved_text(node)
     if saved:
         label.append(f"  {saved}", style=SAVED_STYLE)
     return label
 
 
-def grads_text(event: NodeEvent) -> Text:
-    """The grad that arrived at the node backward is running, and the grads it sent on."""
-    if event.leaf:
-        before = "None" if event.grad_before is None else optional_view_text(event.grad_before)
-        after = "None" if event.grad_after is None else optional_view_text(event.grad_after)
-        return Text(f"{event.leaf}.grad: {before} → {after}", style=GRADS_STYLE)
-    arrived = ", ".join(optional_view_text(view) for view in event.grad_outputs) or "—"
-    sent = ", ".join(optional_view_text(view) for view in event.grad_inputs) or "—"
-    return Text(f"grad in: {arrived}  sent on: {sent}", style=GRADS_STYLE)
+def grads_lines(event: NodeEvent, graph: Graph) -> list[str]:
+    """The lines under the node backward is running: the grad that arrived, then the chain rule per input."""
+    words = node_words(event, graph)
+    return [words.arrived, *words.edges]
 
 
 def pick_root(step: Step, selected: str | None) -> tuple[str, int] | None:
@@ -133,7 +132,8 @@ class TreeLine:
     kind: str  # node | repeat | more | grads | note
     node: GraphNode | None = None
     state: str = "plain"  # plain | current | done
-    extra: object = None  # the root's tensor name, the NodeEvent of a grads line, or a note
+    extra: object = None  # the root's tensor name, the text of a grads line, or a note
+    sent: str = ""  # a done node: the grad it sent on (or the leaf's .grad it left)
 
 
 def _guide(prefix: str) -> str:
@@ -141,8 +141,18 @@ def _guide(prefix: str) -> str:
     return prefix if len(prefix) <= limit else "⋯" + prefix[len(prefix) - limit + 1 :]
 
 
-def tree_lines(graph: Graph, root_id: int, name: str, event: NodeEvent | None) -> list[TreeLine]:
-    """The grad_fn chain from `root_id` down, depth first; shared nodes are drawn once."""
+def tree_lines(
+    graph: Graph,
+    root_id: int,
+    name: str,
+    event: NodeEvent | None,
+    events: Mapping[int, NodeEvent] | None = None,
+) -> list[TreeLine]:
+    """The grad_fn chain from `root_id` down, depth first; shared nodes are drawn once.
+
+    `events` are the node events of the backward pass so far (tui.render.events.pass_events):
+    a finished node shows the grad it sent.
+    """
     by_id = {node.id: node for node in graph.nodes}
     root = by_id.get(root_id)
     if root is None:
@@ -159,9 +169,11 @@ def tree_lines(graph: Graph, root_id: int, name: str, event: NodeEvent | None) -
 
     def add(node: GraphNode, guide: str, below: str, extra: object = None) -> None:
         state = state_of(node.id)
-        lines.append(TreeLine(guide, "node", node, state, extra))
+        finished = events.get(node.id) if events and state == "done" else None
+        lines.append(TreeLine(guide, "node", node, state, extra, done_text(finished) if finished is not None else ""))
         if state == "current" and event is not None:
-            lines.append(TreeLine(_guide(below + ("│ " if node.next else "  ")), "grads", extra=event))
+            grads_guide = _guide(below + ("│ " if node.next else "  "))
+            lines.extend(TreeLine(grads_guide, "grads", extra=text) for text in grads_lines(event, graph))
 
     lines: list[TreeLine] = []
     add(root, "", "", name)
@@ -197,9 +209,9 @@ def line_text(line: TreeLine) -> Text:
     """The text of one tree line (guides dimmed)."""
     text = Text(line.guide, style="dim")
     if line.kind == "node" and line.node is not None:
-        text.append_text(node_label(line.node, line.state, line.extra if isinstance(line.extra, str) else None))
-    elif line.kind == "grads" and isinstance(line.extra, NodeEvent):
-        text.append_text(grads_text(line.extra))
+        text.append_text(node_label(line.node, line.state, line.extra if isinstance(line.extra, str) else None, line.sent))
+    elif line.kind == "grads":
+        text.append(str(line.extra), style=GRADS_STYLE)
     elif line.kind == "repeat" and line.node is not None:
         text.append(f"↺ {line.node.name} (shown above)", style="dim")
     else:
@@ -222,8 +234,8 @@ class GraphTree(CachedRows, can_focus=True):
     def on_mount(self) -> None:
         self._set_lines(NO_GRAPH)
 
-    def show(self, step: Step | None, selected: str | None) -> None:
-        """Draw the grad_fn chain for this step."""
+    def show(self, step: Step | None, selected: str | None, events: Mapping[int, NodeEvent] | None = None) -> None:
+        """Draw the grad_fn chain for this step (`events`: the backward pass's node events so far)."""
         graph = step.graph if step is not None else None
         event = step.node if step is not None else None
         if graph is None:
@@ -243,7 +255,7 @@ class GraphTree(CachedRows, can_focus=True):
             return
         self._shown = key
         self.root_name = picked[0]
-        self._set_lines(tree_lines(graph, picked[1], picked[0], event))
+        self._set_lines(tree_lines(graph, picked[1], picked[0], event, events))
         self._scroll_to_current()
 
     def _set_lines(self, lines: list[TreeLine]) -> None:
@@ -269,9 +281,13 @@ class GraphTree(CachedRows, can_focus=True):
             return
         top = int(self.scroll_offset.y)
         height = max(self.scrollable_content_region.height, 1)
-        # The node and its grads line both in view.
-        if not (top <= current and current + 1 < top + height):
-            self.scroll_to(y=max(current - height // 3, 0), animate=False, immediate=True)
+        grads = 0
+        while current + grads + 1 < len(self.lines) and self.lines[current + grads + 1].kind == "grads":
+            grads += 1
+        # The node and its grads lines all in view (as many as fit).
+        last = current + min(grads, max(height - 1, 0))
+        if not (top <= current and last < top + height):
+            self.scroll_to(y=max(min(current, max(current - height // 3, last - height + 1)), 0), animate=False, immediate=True)
 
     def row_count(self) -> int:
         return len(self.lines)
