@@ -122,10 +122,12 @@ class GradstepApp(NavigationActions, App[int]):
         self.narration = Narration(source)
         self._shown_source = source
         if self.main_screen is None:
-            self.main_screen = MainScreen(source, narrative=self.narration.available, draw=self.refresh_view)
+            self.main_screen = MainScreen(
+                source, narrative=self.narration.available, folds=self.narration.folds(), draw=self.refresh_view
+            )
             self.push_screen(self.main_screen)
         else:
-            self.main_screen.set_source(source, narrative=self.narration.available)
+            self.main_screen.set_source(source, narrative=self.narration.available, folds=self.narration.folds())
             if self.screen is not self.main_screen:
                 self.push_screen(self.main_screen)
 
@@ -174,12 +176,10 @@ class GradstepApp(NavigationActions, App[int]):
             return
         if self.live_target is not None:
             self.live_target = replace(self.live_target, source=source)
-        narrative_hidden = self.narration.available and not self._narrative_shown()
         self.narration = Narration(source)
         self._shown_source = source
-        self.main_screen.set_source(source, narrative=self.narration.available)
-        if narrative_hidden and self.narration.available:  # the learner hid it: keep it hidden
-            self.main_screen.toggle_narrative()
+        # The learner's choice to hide or show the narrative stays with the screen.
+        self.main_screen.set_source(source, narrative=self.narration.available, folds=self.narration.folds())
         # Breakpoints past the new last line no longer fit: drop them, here and in the session.
         lines = len(source.splitlines())
         gone = {line for line in self.history.breakpoints if line > lines}
@@ -187,12 +187,6 @@ class GradstepApp(NavigationActions, App[int]):
             self.history.breakpoints.difference_update(gone)
             if self.control.session is not None:
                 self.control.session.set_breakpoints(sorted(self.history.breakpoints))
-
-    def _narrative_shown(self) -> bool:
-        from tui.ui.widgets.narrative import NarrativePane
-
-        assert self.main_screen is not None
-        return not self.main_screen.query_one(NarrativePane).has_class("-hidden")
 
     def on_session_failed(self, message: SessionFailed) -> None:
         """The session could not start: say why, stay up."""
@@ -241,8 +235,8 @@ class GradstepApp(NavigationActions, App[int]):
             bar = PhaseBarState(
                 phase=step.phase if step is not None else None,
                 iteration=step.iteration if step is not None else None,
-                step_number=self.history.current + 1,
-                step_count=len(self.history),
+                step=self.history.current,
+                last=self.history.head,
                 replay=self.replay,
                 status=self.control.status(),
                 device=self.device,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.ui.widgets.source_view import Fold
+
 MARKDOWN_MARKER = "# %% [markdown]"
 
 
@@ -30,6 +32,17 @@ class Narration:
     def available(self) -> bool:
         """True when the script has at least one markdown cell."""
         return any(getattr(cell, "kind", None) == "markdown" for cell in self.cells)
+
+    def folds(self) -> tuple[Fold, ...]:
+        """Each markdown cell as one source row: its lines and its first line of text."""
+        folds = []
+        for cell in self.cells:
+            if getattr(cell, "kind", None) != "markdown":
+                continue
+            first = next((line.strip() for line in cell.text.splitlines() if line.strip()), "")
+            label = first.lstrip("#").strip() or "narrative"
+            folds.append(Fold(cell.start_line, cell.end_line, f"{label} · in the narrative pane"))
+        return tuple(folds)
 
     def at(self, line: int | None) -> str | None:
         """Markdown for the cell around `line`, or None."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual import events
+from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
@@ -18,7 +19,7 @@ from tui.ui.widgets.graph_tree import GraphTree
 from tui.ui.widgets.narrative import NarrativePane
 from tui.ui.widgets.output_pane import OutputPane
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
-from tui.ui.widgets.source_view import SourceView
+from tui.ui.widgets.source_view import Fold, SourceView
 from tui.ui.widgets.tensor_table import TensorTable
 
 
@@ -58,28 +59,46 @@ def accumulation_warning(step: Step | None) -> str:
     )
 
 
-class MainScreen(Screen):
-    """Phase bar on top; source and output on the left; tensors, graph and details on the right."""
+# Below this many columns the code sits above the tensors instead of beside them.
+NARROW_WIDTH = 100
 
-    def __init__(self, source: str, *, narrative: bool = False, draw: Callable[[], None] | None = None) -> None:
+
+class MainScreen(Screen):
+    """Phase bar on top; narrative, source and output on the left; tensors, graph and details on the right.
+
+    Below NARROW_WIDTH columns (`-narrow`) the code row sits above the state, and the
+    narrative starts hidden. While the narrative is shown, the source folds each
+    markdown cell to one row: the narrative pane already shows it.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        narrative: bool = False,
+        folds: tuple[Fold, ...] = (),
+        draw: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(id="main")
         self._draw = draw  # the app's repaint, called once the panes exist
         self._source = source
         self._has_narrative = narrative
+        self._folds = folds
+        self._narrative_choice: bool | None = None  # the learner's `m`; None: by the width
         self._warning = ""
         self._ready = False  # the panes below exist once mounted
 
     def compose(self) -> ComposeResult:
         yield PhaseBar(id="phase-bar")
-        with Horizontal(id="body"):
-            with Vertical(id="code-column"):
+        with Container(id="body"):
+            with Container(id="code-column"):
+                narrative = NarrativePane(id="narrative")
+                narrative.add_class("-hidden")
+                yield narrative
                 yield SourceView(self._source, id="source")
                 yield OutputPane(id="output")
-            narrative = NarrativePane(id="narrative")
-            narrative.set_class(not self._has_narrative, "-hidden")
-            yield narrative
             with Vertical(id="state-column"):
-                # Always one line (a hint, or the warning): showing the warning moves no pane.
+                # A hint, or the accumulation warning, wrapped (up to three lines).
                 yield Label(SELECT_HINT, id="tensor-banner")
                 yield TensorTable(id="tensors")
                 with Horizontal(id="graph-row"):
@@ -107,6 +126,7 @@ class MainScreen(Screen):
         }
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
+        self._fit(self.app.size.width)
         if self._draw is not None:
             # Now, not via a message: the first frame then already shows the current step.
             self._draw()
@@ -116,17 +136,39 @@ class MainScreen(Screen):
         """True once the panes exist (the app may draw)."""
         return self._ready
 
-    def set_source(self, source: str, *, narrative: bool) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+        self._show_narrative()
+
+    @property
+    def narrative_shown(self) -> bool:
+        """True while the narrative pane is on screen."""
+        return self._ready and not self.narrative_pane.has_class("-hidden")
+
+    def _show_narrative(self) -> None:
+        if not self._ready:
+            return
+        wanted = self._narrative_choice if self._narrative_choice is not None else not self.has_class("-narrow")
+        shown = self._has_narrative and wanted
+        self.narrative_pane.set_class(not shown, "-hidden")
+        self.set_class(shown, "-narrative")
+        self.source_view.set_folds(self._folds if shown else ())
+
+    def set_source(self, source: str, *, narrative: bool, folds: tuple[Fold, ...] = ()) -> None:
         """Load another script (restart on a lesson picked from the picker)."""
         self._has_narrative = narrative
+        self._folds = folds
         self.query_one(SourceView).set_source(source)
-        self.query_one(NarrativePane).set_class(not narrative, "-hidden")
+        self._show_narrative()
 
     def toggle_narrative(self) -> bool:
-        """Hide or show the narrative pane; True when it is now shown."""
-        pane = self.query_one(NarrativePane)
-        pane.set_class(not pane.has_class("-hidden"), "-hidden")
-        return not pane.has_class("-hidden")
+        """Hide or show the narrative pane (the learner's choice sticks); True when it is now shown."""
+        self._narrative_choice = not self.narrative_shown
+        self._show_narrative()
+        return self.narrative_shown
 
     def show(self, view: MainView) -> None:
         """Repaint every pane for one step; each pane skips work when its input did not change."""
@@ -144,12 +186,12 @@ class MainScreen(Screen):
         warning = accumulation_warning(step)
         if warning != self._warning:
             self._warning = warning
-            self.banner.update(warning or SELECT_HINT, layout=False)  # one line, fixed height
+            self.banner.update(warning or SELECT_HINT)
             self.banner.set_class(bool(warning), "-warning")
         self.tensor_table.reserve(view.tensor_rows)
         self.tensor_table.show(step, view.previous, view.selected)
         self.graph_tree.show(step, view.selected, view.pass_events)
         self.details.show(step, view.selected, view.series, received_from(view.pass_events or {}))
         self.output_pane.show(view.output, step)
-        if not self.narrative_pane.has_class("-hidden"):
+        if self.narrative_shown:
             self.narrative_pane.show(view.narrative)

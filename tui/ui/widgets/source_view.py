@@ -1,12 +1,21 @@
-"""The script with line numbers, breakpoints, lines already run and the current line."""
+"""The script with line numbers, breakpoints, lines already run and the current line.
+
+Rows of the view are lines of the script, except that a folded range (a lesson's
+markdown cell while the narrative pane shows it) takes one dim row. The current
+line is kept inside the visible rows; the pane also scrolls by wheel and, when
+focused, by the arrow and page keys.
+"""
 
 from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -17,6 +26,16 @@ from tui.ui.widgets.styles_cache import CachedStyles
 BREAKPOINT = "●"
 CURRENT = "▶"
 RAN = "•"
+FOLD = "┄"
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """Lines `start`..`end` (1-based, inclusive) shown as one row saying `label`."""
+
+    start: int
+    end: int
+    label: str
 
 
 def _without_background(text: Text) -> Text:
@@ -28,10 +47,17 @@ def _without_background(text: Text) -> Text:
     return plain
 
 
-class SourceView(CachedStyles, ScrollView, can_focus=False):
+class SourceView(CachedStyles, ScrollView, can_focus=True):
     """Draws only the visible lines (line API), so long scripts cost nothing extra."""
 
+    BINDINGS = [
+        Binding("up", "scroll_up", "Scroll up", show=False),
+        Binding("down", "scroll_down", "Scroll down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+    ]
     COMPONENT_CLASSES = {
+        "source-view--fold",
         "source-view--lineno",
         "source-view--breakpoint",
         "source-view--ran",
@@ -56,12 +82,72 @@ class SourceView(CachedStyles, ScrollView, can_focus=False):
         self.exception_line: int | None = None
         self.breakpoints: frozenset[int] = frozenset()
         self.lines_run: frozenset[int] = frozenset()
+        self._folds: tuple[Fold, ...] = ()
+        # Row of the view -> the line it shows (int) or the Fold it stands for; and line -> row.
+        self._rows: list[int | Fold] = []
+        self._row_of: dict[int, int] = {}
         self.set_source(source)
 
     @property
     def gutter_width(self) -> int:
         """Breakpoint, space, line number, space, marker, space."""
         return len(str(max(len(self._code_lines), 1))) + 5
+
+    @property
+    def folds(self) -> tuple[Fold, ...]:
+        return self._folds
+
+    def set_folds(self, folds: tuple[Fold, ...]) -> None:
+        """Fold these line ranges to one row each (empty: show every line)."""
+        if folds == self._folds:
+            return
+        self._folds = folds
+        self._layout_rows()
+        if self.current_line is not None:
+            self._bring_into_view(self.row_of(self.current_line), force=True)
+
+    def row_of(self, line: int) -> int:
+        """The view row that shows `line` (a folded line: its fold's row)."""
+        row = self._row_of.get(line)
+        if row is not None:
+            return row
+        for fold in self._folds:
+            if fold.start <= line <= fold.end:
+                return self._row_of.get(fold.start, 0)
+        return max(min(line - 1, len(self._rows) - 1), 0)
+
+    def line_at(self, row: int) -> int | None:
+        """The script line a view row shows (None for a fold or past the end)."""
+        if 0 <= row < len(self._rows):
+            entry = self._rows[row]
+            return entry if isinstance(entry, int) else None
+        return None
+
+    def visible_rows(self) -> range:
+        """The view rows on screen now."""
+        top = int(self.scroll_offset.y)
+        return range(top, top + max(self.scrollable_content_region.height, 0))
+
+    def _layout_rows(self) -> None:
+        rows: list[int | Fold] = []
+        folds = {fold.start: fold for fold in self._folds}
+        line = 1
+        count = len(self._code_lines)
+        while line <= count:
+            fold = folds.get(line)
+            if fold is not None and fold.end >= line:
+                rows.append(fold)
+                line = min(fold.end, count) + 1
+                continue
+            rows.append(line)
+            line += 1
+        self._rows = rows
+        self._row_of = {entry: row for row, entry in enumerate(rows) if isinstance(entry, int)}
+        width = max((line.cell_len for line in self._code_lines), default=0) + self.gutter_width
+        size = Size(width, len(rows))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self.refresh()
 
     def set_source(self, source: str) -> None:
         """Show the script at once as plain text; colour it right after that first paint.
@@ -91,11 +177,7 @@ class SourceView(CachedStyles, ScrollView, can_focus=False):
         if self._code_lines and not self._code_lines[-1].plain and source.endswith("\n"):
             self._code_lines.pop()
         self._segments.clear()
-        width = max((line.cell_len for line in self._code_lines), default=0) + self.gutter_width
-        size = Size(width, len(self._code_lines))
-        if size != self.virtual_size:
-            self.virtual_size = size
-        self.refresh()
+        self._layout_rows()
 
     def show(
         self,
@@ -118,18 +200,27 @@ class SourceView(CachedStyles, ScrollView, can_focus=False):
         self.lines_run = lines_run
         self.exception_line = exception_line
         if current_line is not None:
-            self._bring_into_view(current_line - 1)
-        top = int(self.scroll_offset.y)
+            self._bring_into_view(self.row_of(current_line))
+        visible = self.visible_rows()
         for line in changed:
-            if top <= line - 1 < top + self.size.height:
-                self.refresh_line(line - 1)  # a row of the virtual (whole-script) space
+            row = self.row_of(line)
+            if row in visible:
+                self.refresh_line(row - visible.start)
 
-    def _bring_into_view(self, row: int) -> None:
+    def _bring_into_view(self, row: int, *, force: bool = False) -> None:
+        """Scroll so `row` is on screen, a third of the way down, with context below it."""
         top = int(self.scroll_offset.y)
-        height = max(self.scrollable_content_region.height, 1)
-        if not top <= row < top + height:
+        height = self.scrollable_content_region.height
+        if height <= 0:  # not laid out yet: on_resize brings it into view
+            return
+        margin = 1 if height > 4 else 0
+        if force or not top + margin <= row < top + height - margin:
             self.scroll_to(y=max(row - height // 3, 0), animate=False, immediate=True)
             self.refresh()
+
+    def on_resize(self) -> None:
+        if self.current_line is not None:
+            self._bring_into_view(self.row_of(self.current_line))
 
     def _code_segments(self, row: int) -> list[Segment]:
         segments = self._segments.get(row)
@@ -142,11 +233,15 @@ class SourceView(CachedStyles, ScrollView, can_focus=False):
         row = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
         base = self.base_style
-        if row >= len(self._code_lines):
+        if row >= len(self._rows):
             return Strip.blank(width, base)
-        line = row + 1
+        entry = self._rows[row]
         digits = self.gutter_width - 5
         style_of = self.component_style
+        if isinstance(entry, Fold):
+            text = f"  {entry.start:>{digits}} {FOLD} {entry.label} (lines {entry.start}–{entry.end})"
+            return Strip([Segment(text, style_of("source-view--fold"))]).crop(0, width).extend_cell_length(width).apply_style(base)
+        line = entry
         breakpoint = Segment(BREAKPOINT if line in self.breakpoints else " ", style_of("source-view--breakpoint"))
         number = Segment(f" {line:>{digits}} ", style_of("source-view--lineno"))
         if line == self.current_line:
@@ -155,7 +250,7 @@ class SourceView(CachedStyles, ScrollView, can_focus=False):
             marker = Segment(RAN, style_of("source-view--ran"))
         else:
             marker = Segment(" ")
-        segments = [breakpoint, number, marker, Segment(" "), *self._code_segments(row)]
+        segments = [breakpoint, number, marker, Segment(" "), *self._code_segments(line - 1)]
         left = int(self.scroll_offset.x)
         strip = Strip(segments).crop(left, left + width).extend_cell_length(width)
         if line == self.exception_line:
@@ -169,7 +264,7 @@ class SourceView(CachedStyles, ScrollView, can_focus=False):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        row = int(self.scroll_offset.y) + offset.y
-        if 0 <= row < len(self._code_lines) and offset.x < self.gutter_width - 1:
+        line = self.line_at(int(self.scroll_offset.y) + offset.y)
+        if line is not None and offset.x < self.gutter_width - 1:
             event.stop()
-            self.post_message(self.BreakpointToggled(row + 1))
+            self.post_message(self.BreakpointToggled(line))

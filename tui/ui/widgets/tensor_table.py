@@ -4,6 +4,10 @@ Drawn with the line API: a step repaints only the rows whose tensors changed (th
 engine reuses a TensorView object when a tensor did not change, so identity tells),
 and renders only the rows on screen. Column widths and the number of rows the table
 has room for only grow, so walking the history never re-lays-out the screen.
+
+The table never scrolls sideways: when the columns do not fit, the optional ones
+(shape, grad_fn, req_grad, device) go, and name, value, .grad and backwards share the
+room that is left.
 """
 
 from __future__ import annotations
@@ -40,6 +44,34 @@ COLUMNS = (
 # No column grows past this (the details pane shows everything).
 MAX_WIDTHS = {"name": 32, "grad_fn": 24}
 MAX_WIDTH = 30
+# Always shown; the rest join, in this order, while they fit.
+REQUIRED = ("name", "value", "grad", "accumulated")
+OPTIONAL = ("shape", "grad_fn", "requires_grad", "device")
+# Squeezed, a required column keeps at least this many cells.
+MIN_WIDTHS = {"name": 8, "value": 8, "grad": 8, "accumulated": 3}
+PADDING = 2  # a space on each side of a cell
+
+
+def fit_columns(widths: list[int], room: int) -> list[tuple[int, int]]:
+    """(column position, width) of the columns shown in `room` cells, in table order."""
+    keys = [key for key, _label in COLUMNS]
+    chosen = {keys.index(key): widths[keys.index(key)] for key in REQUIRED}
+    used = sum(width + PADDING for width in chosen.values())
+    for key in OPTIONAL:
+        position = keys.index(key)
+        if used + widths[position] + PADDING <= room:
+            chosen[position] = widths[position]
+            used += widths[position] + PADDING
+    # Still too wide: take from the widest of the required columns, down to their minimums.
+    while used > room:
+        position = max(chosen, key=lambda p: chosen[p] - MIN_WIDTHS.get(keys[p], 3))
+        spare = chosen[position] - MIN_WIDTHS.get(keys[position], 3)
+        if spare <= 0:
+            break
+        cut = min(spare, used - room)
+        chosen[position] -= cut
+        used -= cut
+    return sorted(chosen.items())
 BORDER_ROWS = 2
 HEADER_ROWS = 1
 # Room for this many rows from the start: the first tensors of a script move no pane.
@@ -124,6 +156,7 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
         self._rows: list[_Row] = []
         self._strips: dict[int, tuple[Strip, Style]] = {}
         self._widths = [cell_len(label) for _key, label in COLUMNS]
+        self._shown: list[tuple[int, int]] = list(enumerate(self._widths))  # fit_columns' answer
         self._room = MIN_ROOM  # rows the table has room for (only grows)
         self.selected: str | None = None
         self.cursor_row = -1
@@ -133,6 +166,7 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._update_virtual_size()
+        self._strips.clear()
 
     # -- what the app calls -------------------------------------------------------------
 
@@ -247,8 +281,9 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
         return grew
 
     def _update_virtual_size(self) -> None:
-        # Never narrower than the view: columns growing inside it change nothing the layout sees.
-        width = max(sum(width + 2 for width in self._widths), self.scrollable_content_region.width)
+        # As wide as the view: columns that do not fit are left out, never scrolled to.
+        width = self.scrollable_content_region.width
+        self._shown = fit_columns(self._widths, width) if width > 0 else list(enumerate(self._widths))
         size = Size(width, self._room + HEADER_ROWS)
         if size != self.virtual_size:
             self.virtual_size = size
@@ -259,10 +294,12 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
 
     def _cells_strip(self, cells: tuple[Cell, ...], row_style: Style) -> Strip:
         segments = []
-        for position, (text, marks) in enumerate(cells):
-            width = self._widths[position] if position < len(self._widths) else cell_len(text)
-            if len(cells) == 1:  # the "… N more" row spans the table
-                width = sum(self._widths) + 2 * (len(self._widths) - 1)
+        if len(cells) == 1:  # the "… N more" row spans the table
+            shown = [(0, sum(width + PADDING for _position, width in self._shown) - PADDING)]
+        else:
+            shown = self._shown
+        for position, width in shown:
+            text, marks = cells[position]
             if cell_len(text) > width:
                 text = set_cell_size(text, max(width - 1, 0)) + "…"
             style = row_style
@@ -291,7 +328,7 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        left = int(self.scroll_offset.x)
+        left = 0  # never scrolled sideways: fit_columns chose what fits
         base = self.base_style
         if y < HEADER_ROWS:
             header = self.component_style("tensor-table--header")
