@@ -45,3 +45,13 @@ def after_first_backward(steps: list[Step]) -> Step:
     """The first line step after the first backward pass has finished."""
     position = next(index for index, step in enumerate(steps) if step.kind == "backward")
     return next(step for step in steps[position:] if step.kind == "line")
+
+
+LESSONS = Path(__file__).resolve().parents[2] / "lessons"
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_recording(stem: str) -> Path:
+    """lessons/<stem>.py recorded once per test process, every step (lesson 03: about 5 s)."""
+    folder = Path(tempfile.mkdtemp(prefix="gradstep-lesson-"))
+    return record_file(LESSONS / f"{stem}.py", folder / f"{stem}.gstep")

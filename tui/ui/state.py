@@ -6,27 +6,16 @@ Going back in time reads an earlier step from here; nothing is re-run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from tui.engine.model import Graph, Step, TensorView
-from tui.formatting import scalar_of
+from tui.ui.series import Series, SeriesCache
 
 END_KINDS = ("end", "exception", "limit")
-# The sparkline samples at most this many steps across the history.
-SPARK_POINTS = 240
 # The output pane keeps the tail of the script's output.
 OUTPUT_CHARS = 20_000
 
 StepTest = Callable[[Step, Step | None], bool]
-
-
-@dataclass(frozen=True)
-class Series:
-    """A tensor's value and .grad across the history, sampled for a sparkline."""
-
-    values: tuple[float, ...]
-    grads: tuple[float, ...]
 
 
 class History:
@@ -42,10 +31,8 @@ class History:
         self._output_ends: list[int] = []
         self._output: list[str] = []
         self._output_total = 0
-        # (step index, tensor) -> (value, grad) as sparkline numbers; steps never change.
-        self._scalars: dict[tuple[int, str], tuple[float, float] | None] = {}
-        # The last Series built, kept while neither the name nor the history changes.
-        self._series: tuple[str, int, Series] | None = None
+        # A tensor's numbers per step and per iteration, each computed once (steps never change).
+        self._series = SeriesCache()
         # The most tensors any step has: the tensor table makes room for them once.
         self.max_tensors = 0
         for step in steps:
@@ -175,32 +162,8 @@ class History:
     # -- tensors ------------------------------------------------------------------------
 
     def series(self, name: str) -> Series:
-        """Value and .grad of `name` sampled across the whole history (for a sparkline)."""
-        total = len(self.steps)
-        if self._series is not None and self._series[:2] == (name, total):
-            return self._series[2]
-        stride = max(1, total // SPARK_POINTS)
-        values: list[float] = []
-        grads: list[float] = []
-        for index in range(0, total, stride):
-            key = (index, name)
-            if key not in self._scalars:
-                self._scalars[key] = _spark_point(self.steps[index].tensors.get(name))
-            point = self._scalars[key]
-            if point is not None:
-                values.append(point[0])
-                grads.append(point[1])
-        series = Series(tuple(values), tuple(grads))
-        self._series = (name, total, series)
-        return series
-
-
-def _spark_point(view: TensorView | None) -> tuple[float, float] | None:
-    if view is None:
-        return None
-    value = scalar_of(view.value, view.summary)
-    grad = scalar_of(view.grad, view.grad_summary) if view.has_grad else None
-    return (0.0 if value is None else value, 0.0 if grad is None else grad)
+        """`name`'s value and .grad per step, its curve per loop iteration, and where the learner is."""
+        return self._series.series(self.steps, name, self.current, self.finished)
 
 
 def _iteration_key(step: Step) -> tuple[int | None, int | None]:

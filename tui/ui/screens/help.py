@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,10 +20,10 @@ MOUSE_HELP = (
 )
 
 
-def keys_table(rows: Iterable[tuple[str, str]]) -> Table:
+def keys_table(rows: Iterable[tuple[str, str]], key_style: Style | str = "bold") -> Table:
     """Two columns: the key(s), what they do."""
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
-    table.add_column("key", style="bold #ffd75f", no_wrap=True)
+    table.add_column("key", style=key_style, no_wrap=True)
     table.add_column("does")
     for key, description in rows:
         table.add_row(key, description)
@@ -30,7 +31,9 @@ def keys_table(rows: Iterable[tuple[str, str]]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    """A modal list of the keys, built from the app's own Bindings."""
+    """A modal list of the keys, built from the app's own Bindings; keys in the theme's colour."""
+
+    COMPONENT_CLASSES = {"help-screen--key"}
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close", show=False),
@@ -46,9 +49,9 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-box"):
             yield Static(Text("gradstep — keys", style="bold"), id="help-title")
             with VerticalScroll(id="help-body"):
-                yield Static(keys_table(self._keys), id="help-keys")
+                yield Static(id="help-keys")
                 yield Static(Text("Mouse", style="bold"), classes="help-heading")
-                yield Static(keys_table(MOUSE_HELP), id="help-mouse")
+                yield Static(id="help-mouse")
                 yield Static(
                     Text(
                         "← and p read earlier steps from the history: nothing is re-run. "
@@ -58,3 +61,13 @@ class HelpScreen(ModalScreen[None]):
                     id="help-note",
                 )
             yield Static(Text("Escape, q or ? closes this", style="dim"), id="help-footer")
+
+    def on_mount(self) -> None:
+        self._colour_keys()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._colour_keys())
+
+    def _colour_keys(self) -> None:
+        """Build the key tables in the theme's colour (again after a theme change)."""
+        key_style = self.get_component_rich_style("help-screen--key")
+        self.query_one("#help-keys", Static).update(keys_table(self._keys, key_style))
+        self.query_one("#help-mouse", Static).update(keys_table(MOUSE_HELP, key_style))

@@ -7,19 +7,22 @@ from typing import Any, Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 
-def lesson_prompt(lesson: Any) -> Text:
-    """Id and title on the first line, the summary dimmed below."""
-    text = Text()
-    text.append(f"{lesson.id}", style="bold #ffd75f")
-    text.append(f"  {lesson.title}\n", style="bold")
-    text.append(f"    {lesson.summary}", style="dim")
-    return text
+def lesson_prompt(lesson: Any) -> Content:
+    """Id and title on the first line, the summary dimmed below (the id in the theme's colour)."""
+    # $text-warning is a theme variable, resolved when drawn: a theme change recolours it.
+    return Content.from_markup(
+        "[bold $text-warning]$id[/]  [bold]$title[/]\n    [dim]$summary[/]",
+        id=str(lesson.id),
+        title=str(lesson.title),
+        summary=str(lesson.summary),
+    )
 
 
 class PickerScreen(Screen):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 
@@ -27,13 +28,22 @@ MAX_LINES = 600
 # Deeper levels stop moving right (a 200-layer chain stays readable in a narrow pane).
 MAX_INDENT = 8
 GUIDE_WIDTH = 3
-CURRENT_STYLE = "bold black on #5fd7ff"
-DONE_STYLE = "#5faf5f"
-GRADS_STYLE = "bold #ffd75f"
-LEAF_STYLE = "bold #ffd75f"
-SAVED_STYLE = "#87afaf"
 SAVED_TENSOR = "[saved tensor]"
 SAVED_TENSORS = "[saved tensors]"
+
+
+@dataclass(frozen=True)
+class TreeStyles:
+    """The tree's colours by role; the widget fills them from its component classes (the theme)."""
+
+    current: Style | str = "bold reverse"
+    done: Style | str = "green"
+    grads: Style | str = "bold"
+    leaf: Style | str = "bold"
+    saved: Style | str = "dim"
+
+
+PLAIN = TreeStyles()
 
 
 def compact_value(view: TensorView | None) -> str:
@@ -70,26 +80,28 @@ def saved_text(node: GraphNode) -> str:
     return "  ".join(parts)
 
 
-def node_label(node: GraphNode, state: str, root_name: str | None = None, sent: str = "") -> Text:
+def node_label(
+    node: GraphNode, state: str, root_name: str | None = None, sent: str = "", styles: TreeStyles = PLAIN
+) -> Text:
     """One node: its name (▶ when backward is running it, ✓ when done), its leaf, saved values, what it sent."""
     label = Text()
     if root_name:
         label.append(f"{root_name}: ", style="bold")
     if state == "current":
-        label.append(f"▶ {node.name}", style=CURRENT_STYLE)
+        label.append(f"▶ {node.name}", style=styles.current)
     elif state == "done":
-        label.append(f"✓ {node.name}", style=DONE_STYLE)
+        label.append(f"✓ {node.name}", style=styles.done)
     else:
         label.append(node.name, style="bold")
     if node.leaf:
-        label.append(f" → {node.leaf}", style=LEAF_STYLE)
+        label.append(f" → {node.leaf}", style=styles.leaf)
         if node.variable is not None:
             label.append(f" = {compact_value(node.variable)}")
     if sent:
-        label.append(f"  {sent}", style=DONE_STYLE)
+        label.append(f"  {sent}", style=styles.done)
     saved = saved_text(node)
     if saved:
-        label.append(f"  {saved}", style=SAVED_STYLE)
+        label.append(f"  {saved}", style=styles.saved)
     return label
 
 
@@ -205,13 +217,13 @@ def tree_lines(
     return lines
 
 
-def line_text(line: TreeLine) -> Text:
+def line_text(line: TreeLine, styles: TreeStyles = PLAIN) -> Text:
     """The text of one tree line (guides dimmed)."""
     text = Text(line.guide, style="dim")
     if line.kind == "node" and line.node is not None:
-        text.append_text(node_label(line.node, line.state, line.extra if isinstance(line.extra, str) else None, line.sent))
+        text.append_text(node_label(line.node, line.state, line.extra if isinstance(line.extra, str) else None, line.sent, styles))
     elif line.kind == "grads":
-        text.append(str(line.extra), style=GRADS_STYLE)
+        text.append(str(line.extra), style=styles.grads)
     elif line.kind == "repeat" and line.node is not None:
         text.append(f"↺ {line.node.name} (shown above)", style="dim")
     else:
@@ -225,8 +237,17 @@ NO_GRAPH = [TreeLine("", "note", extra="no autograd graph yet")]
 class GraphTree(CachedRows, can_focus=True):
     """The tree of the selected tensor's grad_fn chain; repaints only lines that changed."""
 
+    COMPONENT_CLASSES = {
+        "graph-tree--current",
+        "graph-tree--done",
+        "graph-tree--grads",
+        "graph-tree--leaf",
+        "graph-tree--saved",
+    }
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._tree_styles: TreeStyles | None = None
         self.lines: list[TreeLine] = []
         self.root_name: str | None = None
         self._shown: tuple[object, ...] | None = None
@@ -289,10 +310,27 @@ class GraphTree(CachedRows, can_focus=True):
         if not (top <= current and last < top + height):
             self.scroll_to(y=max(min(current, max(current - height // 3, last - height + 1)), 0), animate=False, immediate=True)
 
+    def styles_now(self) -> TreeStyles:
+        """The theme's colours for each role (kept until the CSS changes)."""
+        if self._tree_styles is None:
+            style = self.component_style
+            self._tree_styles = TreeStyles(
+                current=style("graph-tree--current"),
+                done=style("graph-tree--done"),
+                grads=style("graph-tree--grads"),
+                leaf=style("graph-tree--leaf"),
+                saved=style("graph-tree--saved"),
+            )
+        return self._tree_styles
+
+    def notify_style_update(self) -> None:
+        self._tree_styles = None  # a theme change: look the colours up again
+        super().notify_style_update()
+
     def row_count(self) -> int:
         return len(self.lines)
 
     def row_segments(self, row: int, width: int) -> list[Segment]:
-        text = line_text(self.lines[row])
+        text = line_text(self.lines[row], self.styles_now())
         text.truncate(width, overflow="ellipsis")
         return list(text.render(self.app.console, end=""))

@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 
 from tui.engine.model import ExceptionInfo, Step
 from tui.ui.widgets.text_pane import TextPane
 
 
-def exception_text(info: ExceptionInfo) -> Text:
+def exception_text(info: ExceptionInfo, error: Style | str = "bold red", frames: Style | str = "red") -> Text:
     """Type, message and line, then the script's own frames."""
     where = f" (line {info.line})" if info.line is not None else ""
-    text = Text(f"{info.type}: {info.message}{where}\n", style="bold #ff5f5f")
+    text = Text(f"{info.type}: {info.message}{where}\n", style=error)
     for frame in info.traceback:
-        text.append(f"  line {frame.line}, in {frame.function}: {frame.text.strip()}\n", style="#ff8787")
+        text.append(f"  line {frame.line}, in {frame.function}: {frame.text.strip()}\n", style=frames)
     return text
 
 
-def ending_text(step: Step) -> Text | None:
+def ending_text(step: Step, finished: Style | str = "bold green", limit: Style | str = "bold yellow") -> Text | None:
     """A line saying how the run ended, on end and limit steps."""
     if step.kind == "end":
-        return Text("— the script finished —", style="bold #5faf5f")
+        return Text("— the script finished —", style=finished)
     if step.kind == "limit":
-        return Text(step.message or "— stopped at the step limit —", style="bold #ffaf00")
+        return Text(step.message or "— stopped at the step limit —", style=limit)
     return None
 
 
 class OutputPane(TextPane):
-    """Output so far; scrolled to its end whenever it changes."""
+    """Output so far; scrolled to its end whenever it changes.
+
+    The text is built in `render_text`, so a theme change redraws the ending in its colours.
+    """
+
+    COMPONENT_CLASSES = {"output-pane--error", "output-pane--frame", "output-pane--finished", "output-pane--limit"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -39,15 +45,24 @@ class OutputPane(TextPane):
         if self._shown is not None and self._shown[0] == output and self._shown[1] is ending:
             return
         self._shown = (output, ending)
+        self.invalidate(scroll="end")
+
+    def render_text(self, width: int) -> Text:
+        if self._shown is None:
+            return Text("(no output yet)", style="dim")
+        output, step = self._shown
         text = Text(output, style="")
-        if step is not None and step.exception is not None:
+        style = self.component_style
+        if isinstance(step, Step) and step.exception is not None:
             if output and not output.endswith("\n"):
                 text.append("\n")
-            text.append_text(exception_text(step.exception))
-        elif step is not None and (ended := ending_text(step)) is not None:
+            text.append_text(exception_text(step.exception, style("output-pane--error"), style("output-pane--frame")))
+        elif isinstance(step, Step) and (
+            ended := ending_text(step, style("output-pane--finished"), style("output-pane--limit"))
+        ) is not None:
             if output and not output.endswith("\n"):
                 text.append("\n")
             text.append_text(ended)
         if not text.plain:
             text = Text("(no output yet)", style="dim")
-        self.set_text(text, scroll="end")
+        return text

@@ -165,8 +165,13 @@ class SourceView(CachedStyles, ScrollView, can_focus=True):
     def _highlight(self, source: str) -> None:
         if source is not self._source:  # another script replaced it meanwhile
             return
+        if not getattr(self, "_follows_theme", False):
+            # Colours for a dark or a light background: highlight again when the theme changes.
+            self._follows_theme = True
+            self.app.theme_changed_signal.subscribe(self, lambda _theme: self._highlight(self._source))
+        syntax_theme = "monokai" if self.app.current_theme.dark else "friendly"
         try:
-            highlighted = _without_background(Syntax(source, "python", theme="monokai").highlight(source))
+            highlighted = _without_background(Syntax(source, "python", theme=syntax_theme).highlight(source))
         except Exception:  # highlighting is a nicety: plain text still teaches
             return
         self._set_lines(highlighted, source)

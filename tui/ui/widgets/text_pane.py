@@ -74,6 +74,10 @@ class TextPane(CachedRows, can_focus=False):
         self._lines = None  # rewrap at the new width
         super().on_resize()
 
+    def notify_style_update(self) -> None:
+        self._lines = None  # the wrapped segments carry the old theme's colours
+        super().notify_style_update()
+
     def row_count(self) -> int:
         return len(self._wrapped())
 
