@@ -60,11 +60,19 @@ async def test_a_saved_session_replays_the_same_steps(tmp_path, monkeypatch):
     # GIVEN a recording written by ctrl+s from a session
     from tui.engine.recording import load_recording
 
+    from tests.ui.conftest import FakeLive
+
     monkeypatch.chdir(tmp_path)
     steps = seed_steps(1)
-    app = GradstepApp(recording=type("R", (), {"header": header(), "steps": tuple(steps)})())
+    live = FakeLive()
+    app = live.app
     async with app.run_test(size=SIZE) as pilot:
+        await live.started(pilot)
+        for step in steps:
+            await live.emit(pilot, step)
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("enter")  # the dialog's default: a fresh name in the start folder, the steps so far
         for _ in range(100):
             if app.last_saved is not None:
                 break

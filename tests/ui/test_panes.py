@@ -193,17 +193,26 @@ async def test_arrow_keys_in_the_table_select_the_tensor_the_panes_follow():
 
 
 async def test_a_failed_save_is_one_notification_and_the_app_stays_up(tmp_path, monkeypatch):
+    from tests.ui.conftest import FakeLive
+
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "seed_sgd.gstep").mkdir()  # a folder where the file should go
-    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    live = FakeLive()
+    app = live.app
     told = []
     notify = app.notify
     monkeypatch.setattr(app, "notify", lambda message, **options: (told.append(message), notify(message, **options)))
     async with app.run_test(size=SIZE) as pilot:
+        await live.started(pilot)
+        for step in seed_steps(1):
+            await live.emit(pilot, step)
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        # a path in a folder that does not exist: the write fails
+        app.screen.query_one("#save-path").value = str(tmp_path / "missing" / "run.gstep")
+        await pilot.press("enter")
         for _ in range(100):
             if told:
                 break
             await pilot.pause(0.02)
-        assert len(told) == 1 and told[0].startswith("Could not save: ") and "Is a directory" in told[0]
+        assert len(told) == 1 and told[0].startswith("Could not save: ") and "No such file or directory" in told[0]
         assert app.last_saved is None and app.is_running

@@ -152,6 +152,8 @@ async def test_restart_and_save_after_the_script_chdirs(chdir_script, tmp_path):
         assert "▶ x = torch.tensor" in screen_text(app)
         # AND ctrl+s writes into the folder the app was started in, not the script's
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("enter")
         for _ in range(200):
             if app.last_saved is not None:
                 break

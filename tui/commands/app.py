@@ -141,6 +141,8 @@ def lesson(args: argparse.Namespace) -> int:
     from tui.lessons import find_lesson
     from tui.ui.app import GradstepApp
 
+    from tui.lessons import list_lessons
+
     found = find_lesson(args.lesson_id)
     target = live_target(
         found.path,
@@ -150,7 +152,8 @@ def lesson(args: argparse.Namespace) -> int:
         title=f"{found.id}: {found.title}",
     )
     check_device(args.device)
-    return _run_app(GradstepApp(live=target))
+    # Escape goes back to the lesson picker, as it does for a lesson opened from there.
+    return _run_app(GradstepApp(live=target, lessons=list_lessons(), open_lesson=_lesson_target))
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -167,7 +170,9 @@ def picker(args: argparse.Namespace) -> int:
     from tui.lessons import list_lessons
     from tui.ui.app import GradstepApp
 
-    def open_lesson(chosen: Any) -> LiveTarget:
-        return live_target(chosen.path, title=f"{chosen.id}: {chosen.title}")
+    return _run_app(GradstepApp(lessons=list_lessons(), open_lesson=_lesson_target))
 
-    return _run_app(GradstepApp(lessons=list_lessons(), open_lesson=open_lesson))
+
+def _lesson_target(chosen: Any) -> LiveTarget:
+    """A lesson picked in the picker, run live."""
+    return live_target(chosen.path, title=f"{chosen.id}: {chosen.title}")

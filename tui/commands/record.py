@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,14 @@ def resolve_script(name: str) -> Path:
     raise BadInput(f"no such script: {name}")
 
 
+def _progress_interval() -> float:
+    """Seconds between plain progress lines: GRADSTEP_PROGRESS_INTERVAL, else 5."""
+    try:
+        return max(float(os.environ.get("GRADSTEP_PROGRESS_INTERVAL", "5")), 0.05)
+    except ValueError:
+        return 5.0
+
+
 class Progress:
     """A Rich progress line on a terminal; a plain line every few seconds otherwise."""
 
@@ -32,6 +41,8 @@ class Progress:
         self.count = 0
         self._last = time.monotonic()  # a short run prints no progress line at all
         self._live = None
+        # The app's whole-run save asks for lines more often (it shows them as progress).
+        self._interval = _progress_interval()
         # Bound now, before the run: the engine captures what the script's thread (this one, for
         # `record`) writes to sys.stdout/sys.stderr, and our progress is not the script's output.
         self._stream = sys.stderr
@@ -53,7 +64,7 @@ class Progress:
     def update(self, step: Step) -> None:
         self.count += 1
         now = time.monotonic()
-        if now - self._last < (0.1 if self._live else 5.0):
+        if now - self._last < (0.1 if self._live else self._interval):
             return
         self._last = now
         steps = "step" if self.count == 1 else "steps"

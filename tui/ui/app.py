@@ -25,10 +25,12 @@ from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
 from tui.ui.narration import Narration
 from tui.ui.navigation import KEY_BINDINGS, NavigationActions, key_commands, key_help
-from tui.ui.saving import RecordingSaved, SaveFailed, start_save
+from tui.ui.saving import RecordingSaved, RecordProgress, SaveFailed, start_save, start_whole_run
+from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen, MainView
 from tui.ui.screens.picker import PickerScreen
+from tui.ui.screens.save import SaveChoice, SaveScreen, free_path
 from tui.ui.state import History, default_tensor
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
 from tui.ui.widgets.source_view import SourceView
@@ -37,6 +39,10 @@ from tui.ui.widgets.tensor_table import TensorTable
 
 # A command the engine answers within this long never shows "running…" first.
 RUNNING_DELAY_S = 0.1
+# Actions a recording cannot do: it runs no code and is already saved.
+REPLAY_CANNOT = frozenset({"restart", "device", "save", "pause"})
+# Leaving (quit, restart, back to the lessons) asks first when the history holds more steps than this.
+FEW_STEPS = 20
 
 
 class GradstepApp(NavigationActions, App[int]):
@@ -69,12 +75,16 @@ class GradstepApp(NavigationActions, App[int]):
         self.narration = Narration("")
         self.main_screen: MainScreen | None = None
         self.last_saved: Path | None = None
+        self.saved_steps = -1  # the history's length when it was last saved
+        self._saving_length = -1
+        self.saving_whole: int | None = None  # steps recorded so far by a whole-run save in progress
         # ctrl+s writes here: a script that calls os.chdir must not move where recordings land.
         self.start_dir = _current_dir()
         self._shown_source: str | None = None  # the text in the source view
         self._default_for: tuple[Step | None, str | None] = (None, None)
         self._shown_position = -1  # the history position on screen
         self._running_timer: Timer | None = None
+        self._running_shown = False  # whether the footer offers Pause (True) or Lessons
 
     @property
     def replay(self) -> bool:
@@ -229,6 +239,10 @@ class GradstepApp(NavigationActions, App[int]):
         """Repaint the main screen from the history (each pane skips unchanged input)."""
         if self.main_screen is None or not self.main_screen.ready:
             return
+        running = self.action_allowed("pause", self.main_screen) is True
+        if running != self._running_shown:  # the footer swaps Escape's "Pause" and "Lessons"
+            self._running_shown = running
+            self.refresh_bindings()
         try:
             step = self.history.step
             selected = self.selected_tensor()
@@ -238,7 +252,7 @@ class GradstepApp(NavigationActions, App[int]):
                 step=self.history.current,
                 last=self.history.head,
                 replay=self.replay,
-                status=self.control.status(),
+                status=self._status_text(),
                 device=self.device,
             )
             view = MainView(
@@ -258,6 +272,13 @@ class GradstepApp(NavigationActions, App[int]):
             self._shown_position = self.history.current
         except Exception as error:  # a drawing bug must not take the session down with it
             self.notify(f"{type(error).__name__}: {error}", title="Could not draw this step", severity="error")
+
+    def _status_text(self) -> str:
+        """The run's state for the phase bar, and a whole-run save's progress."""
+        status = self.control.status()
+        if self.saving_whole is not None:
+            status += f"  saving the whole run: {self.saving_whole:,} steps"
+        return status
 
     def _after(self, note: str | None = None) -> None:
         """After a key: show the note, if any, and repaint.
@@ -282,20 +303,52 @@ class GradstepApp(NavigationActions, App[int]):
     # -- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Stepping keys only on the main screen; device and restart only when live."""
+        """Stepping keys only on the main screen; what replay cannot do is not offered there."""
+        return self.action_allowed(action, self.screen)
+
+    def action_allowed(self, action: str, screen: Screen) -> bool | None:
+        """May `action` run with `screen` in front? False hides it from the footer and the palette."""
         if action in ("quit", "help", "command_palette"):
             return True
-        if self.main_screen is None or self.screen is not self.main_screen:
+        if self.main_screen is None or screen is not self.main_screen:
             return False
-        if action in ("restart", "device") and self.replay:
-            return None
+        if self.replay and action in REPLAY_CANNOT:
+            return False
         if action == "toggle_narrative" and not self.narration.available:
-            return None
+            return False
+        if action == "pause":  # Escape pauses while something runs, else leaves for the lessons
+            return self.control.continuing or self.control.seek is not None or self.control.awaiting
+        if action == "lessons":
+            return self.lessons is not None and not self.action_allowed("pause", screen)
         return True
+
+    # -- leaving a run: ask first when steps would be lost ----------------------------------
+
+    def history_at_stake(self) -> int:
+        """How many unsaved live steps leaving would throw away (0 when few, saved, or a replay)."""
+        if self.replay or len(self.history) <= FEW_STEPS or self.saved_steps == len(self.history):
+            return 0
+        return len(self.history)
+
+    def confirm_then(self, doing: str, then: Callable[[], None]) -> None:
+        """Run `then` now, or after a yes when it would throw away more than a few steps."""
+        steps = self.history_at_stake()
+        if not steps:
+            then()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        question = f"{doing}? The {steps:,} steps of this run are not saved (ctrl+s saves them)."
+        self.push_screen(ConfirmScreen(question, yes=doing), lambda yes: then() if yes else None)
 
     @guarded
     def action_restart(self) -> None:
-        """Stop the script and run it afresh (breakpoints stay)."""
+        """Stop the script and run it afresh (breakpoints stay); asks first if history would be lost."""
+        if self.live_target is None:
+            return
+        self.confirm_then("Restart", self._restart_now)
+
+    def _restart_now(self) -> None:
         if self.live_target is None:
             return
         self.control.stop()
@@ -305,25 +358,51 @@ class GradstepApp(NavigationActions, App[int]):
 
     @guarded
     def action_save(self) -> None:
-        """Write the history as ./<script stem>.gstep (on a thread worker)."""
+        """Ask where to save and what (the steps so far, or the whole run), then write on a worker."""
         if self.header is None or not self.history.steps:
             self.notify("Nothing to save yet.", severity="warning")
             return
-        start_save(
-            self,
-            self.header,
-            tuple(self.history.steps),
-            tuple(sorted(self.history.breakpoints)),
-            folder=self.start_dir,
-        )
+        folder = self.start_dir or Path.cwd()
+        default = free_path(folder, Path(self.header.script).stem)
+        can_record_whole = self.live_target is not None and not self.history.finished
+        screen = SaveScreen(default, steps=len(self.history), can_record_whole=can_record_whole)
+        self.push_screen(screen, self._save_chosen)
+
+    @guarded
+    def _save_chosen(self, choice: SaveChoice | None) -> None:
+        if choice is None or self.header is None:
+            return
+        # A relative name is relative to where gradstep started: the script may have moved the cwd.
+        path = choice.path if choice.path.is_absolute() else (self.start_dir or Path.cwd()) / choice.path
+        if choice.whole_run and self.live_target is not None:
+            self.saving_whole = 0
+            start_whole_run(self, self.live_target.script, path, device=self.requested_device, max_steps=self.header.max_steps)
+            self.notify(f"Recording the whole run to {path} in the background…", title="Saving", timeout=4)
+            self.refresh_view()
+            return
+        start_save(self, self.header, tuple(self.history.steps), tuple(sorted(self.history.breakpoints)), path)
+        self._saving_length = len(self.history)
+
+    def on_record_progress(self, message: RecordProgress) -> None:
+        """The whole-run recording moved on: the phase bar says how far."""
+        self.saving_whole = message.steps
+        self.refresh_view()
 
     def on_recording_saved(self, message: RecordingSaved) -> None:
         """The save worker wrote the file."""
         self.last_saved = message.path
+        if self.saving_whole is None:
+            self.saved_steps = self._saving_length
+        else:  # the whole run is on disk: nothing of this session is lost by leaving
+            self.saved_steps = len(self.history)
+        self.saving_whole = None
+        self.refresh_view()
         self.notify(f"Saved {message.steps} steps to {message.path}", title="Saved")
 
     def on_save_failed(self, message: SaveFailed) -> None:
         """The save worker could not write the file."""
+        self.saving_whole = None
+        self.refresh_view()
         self.notify(f"Could not save: {message.error}", severity="error")
 
     @guarded
@@ -377,10 +456,34 @@ class GradstepApp(NavigationActions, App[int]):
             self.push_screen(HelpScreen(key_help(KEY_BINDINGS)))
 
     async def action_quit(self) -> None:
-        """Stop the script (without waiting on it) and leave."""
+        """Stop the script (without waiting on it) and leave; asks first if history would be lost."""
+        self.confirm_then("Quit", self._quit_now)
+
+    def _quit_now(self) -> None:
         self.generation += 1
         self.control.stop()
         self.exit(0)
+
+    @guarded
+    def action_lessons(self) -> None:
+        """Back to the lesson picker (the run stops); asks first if history would be lost."""
+        if self.lessons is not None:
+            self.confirm_then("Leave this lesson", self._lessons_now)
+
+    def _lessons_now(self) -> None:
+        self.generation += 1
+        self.control.stop()
+        self.control.reset()
+        self.live_target = None
+        self.header = None
+        self.user_selected = None
+        if self.main_screen is not None and self.main_screen in self.screen_stack:
+            while self.screen is not self.main_screen:
+                self.pop_screen()
+            self.pop_screen()
+        self.main_screen = None
+        if not isinstance(self.screen, PickerScreen):
+            self.push_screen(PickerScreen(self.lessons or ()))
 
     def on_unmount(self) -> None:
         self.control.stop()
@@ -388,7 +491,7 @@ class GradstepApp(NavigationActions, App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key's action in the command palette too."""
         yield from super().get_system_commands(screen)
-        yield from key_commands(self, KEY_BINDINGS)
+        yield from key_commands(self, KEY_BINDINGS, screen)
 
     # -- from widgets and screens -------------------------------------------------------
 

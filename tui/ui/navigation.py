@@ -29,6 +29,7 @@ KEY_BINDINGS = [
     Binding("right", "forward", "Forward", key_display="→", tooltip="Next step: history first, then run", priority=True),
     Binding("c", "continue", "Continue", tooltip="Run to the next breakpoint or the end; c again pauses", priority=True),
     Binding("escape", "pause", "Pause", tooltip="Pause a continue or a jump"),
+    Binding("escape", "lessons", "Lessons", key_display="esc", tooltip="Back to the lesson picker"),
     Binding("b", "toggle_breakpoint", "Breakpoint", tooltip="Toggle a breakpoint on the current line", priority=True),
     Binding("right_square_bracket", "next_iteration", "Next iter", key_display="]", priority=True),
     Binding("left_square_bracket", "previous_iteration", "Prev iter", key_display="[", priority=True),
@@ -50,11 +51,16 @@ def key_help(bindings: Iterable[Binding]) -> list[tuple[str, str]]:
     return [(binding.key_display or binding.key, binding.tooltip or binding.description) for binding in bindings]
 
 
-def key_commands(app: Any, bindings: Iterable[Binding]) -> Iterable[SystemCommand]:
-    """The command palette's entries: every binding the app allows on this screen."""
+def key_commands(app: Any, bindings: Iterable[Binding], screen: Any) -> Iterable[SystemCommand]:
+    """The command palette's entries: every binding the app allows on `screen`, the one it was opened from.
+
+    Asked while the palette is on top, check_action would see the palette and allow nothing.
+    """
+    seen: set[str] = set()
     for binding in bindings:
-        if app.check_action(binding.action.split("(")[0], ()) is not True:
+        if binding.action in seen or app.action_allowed(binding.action.split("(")[0], screen) is not True:
             continue
+        seen.add(binding.action)
         label = f"{binding.description} ({binding.key_display or binding.key})"
         yield SystemCommand(label, binding.tooltip or binding.description, functools.partial(app.run_action, binding.action))
 

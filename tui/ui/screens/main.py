@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual import events
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from tui.engine.model import NodeEvent, Step
 from tui.render.events import received_from
 from tui.ui.state import Series
 from tui.ui.widgets.details import Details
+from tui.ui.widgets.footer import FittedFooter
 from tui.ui.widgets.graph_tree import GraphTree
 from tui.ui.widgets.narrative import NarrativePane
 from tui.ui.widgets.output_pane import OutputPane
@@ -104,7 +105,7 @@ class MainScreen(Screen):
                 with Horizontal(id="graph-row"):
                     yield GraphTree(id="graph")
                     yield Details(id="details")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.phase_bar = self.query_one(PhaseBar)
