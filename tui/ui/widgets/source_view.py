@@ -210,7 +210,7 @@ class SourceView(CachedStyles, ScrollView, can_focus=True):
         for line in changed:
             row = self.row_of(line)
             if row in visible:
-                self.refresh_line(row - visible.start)
+                self.refresh_line(row)  # a row of the virtual (whole-script) space
 
     def _bring_into_view(self, row: int, *, force: bool = False) -> None:
         """Scroll so `row` is on screen, a third of the way down, with context below it."""
