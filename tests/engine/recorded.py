@@ -51,7 +51,7 @@ LESSONS = Path(__file__).resolve().parents[2] / "lessons"
 
 
 @functools.lru_cache(maxsize=None)
-def lesson_recording(stem: str) -> Path:
-    """lessons/<stem>.py recorded once per test process, every step (lesson 03: about 5 s)."""
+def lesson_recording(stem: str, stop_after: int | None = None) -> Path:
+    """lessons/<stem>.py recorded once per test process, every step or up to `stop_after` (lesson 03: about 5 s)."""
     folder = Path(tempfile.mkdtemp(prefix="gradstep-lesson-"))
-    return record_file(LESSONS / f"{stem}.py", folder / f"{stem}.gstep")
+    return record_file(LESSONS / f"{stem}.py", folder / f"{stem}.gstep", stop_after=stop_after)
