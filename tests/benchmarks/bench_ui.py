@@ -175,7 +175,7 @@ def timed_display(screen, renderable):
     if not hasattr(app, "_window_at"):
         app._window_at = True
         mark("window")
-    if bar.step_count and not hasattr(app, "_step_at"):
+    if bar.last >= 0 and not hasattr(app, "_step_at"):
         app._step_at = True
         mark("step")
 app._display = timed_display

@@ -76,10 +76,10 @@ def test_stepping_the_seed_example_shows_mulbackward_and_the_grad(terminal, scri
     pytest.importorskip("tui.engine.session", reason="the engine's Session is not there yet")
     example = script("seed_sgd.py")
     term = terminal(str(example), cwd=tmp_path)
-    term.wait_for("LIVE", "step 1 of 1", "paused")
+    term.wait_for("LIVE", "step 0/0", "paused")
     # lines 2, 3, 5, 6, 7, 9, 10 → the backward line 11, then into backward node by node
     term.keys(*["n"] * 7)
-    term.wait_for("step 8 of 8")
+    term.wait_for("step 7/7")
     term.keys("s", "s", "s")
     screen = term.wait_for("MulBackward0", "var_1", "-24")
     assert "Backprop" in screen
@@ -93,7 +93,7 @@ def test_replay_of_a_recording_shows_mulbackward_and_the_grad(terminal, tmp_path
 
     write_recording(tmp_path / "seed.gstep", header(), seed_steps(1))
     term = terminal("replay", "seed.gstep", cwd=tmp_path)
-    term.wait_for("REPLAY", "step 1 of")
+    term.wait_for("REPLAY", "step 0/")
     term.keys("B", "s", "s")  # the first backward node, then on to MulBackward0
     screen = term.wait_for("▶ MulBackward0", "var_1", "-24.0000")
     assert "sent on: -24.0000, -18.0000" in screen

@@ -35,6 +35,14 @@ class Driver:
         getattr(self.session, command)()
         return self.next_step()
 
+    def resume(self) -> Step:
+        """Continue untraced: the engine first says what it ran unrecorded, then where it stopped."""
+        untraced = self.send("resume")
+        assert untraced.kind == "untraced" and untraced.message.startswith("ran untraced: "), untraced
+        stop = self.next_step()
+        assert stop.line == untraced.line and stop.index == untraced.index + 1
+        return stop
+
     def no_step_within(self, seconds: float) -> bool:
         try:
             self.steps.get(timeout=seconds)
@@ -47,6 +55,8 @@ class Driver:
         start = time.perf_counter()
         self.session.pause()
         step = self.next_step()
+        if step.kind == "untraced":  # after a resume: what ran unrecorded comes first
+            step = self.next_step()
         return step, time.perf_counter() - start
 
     def close(self) -> RunResult | None:

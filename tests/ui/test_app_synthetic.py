@@ -66,7 +66,7 @@ async def test_back_reads_history_and_forward_walks_it_before_running(fake_live)
         # THEN nothing was sent to the engine and the view is one step behind the head
         assert fake_live.session.commands == []
         assert fake_live.app.history.current == 4
-        assert "step 5 of 6" in screen_text(fake_live.app)
+        assert "step 4/5" in screen_text(fake_live.app)
         # WHEN → reaches the head and is pressed again, THEN the engine runs
         await pilot.press("right", "right")
         assert fake_live.session.commands == ["step_over"]
@@ -234,7 +234,7 @@ async def test_device_switch_restarts_there_and_returns_to_the_same_step(fake_li
             await fake_live.emit(pilot, step)
         assert fake_live.sessions[1].commands == ["step_over"] * 5
         assert fake_live.app.history.current == 5
-        assert "step 6 of 6" in screen_text(fake_live.app)
+        assert "step 5/5" in screen_text(fake_live.app)
 
 
 async def test_x_opens_the_export_dialog_and_escape_closes_it():

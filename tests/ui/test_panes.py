@@ -82,7 +82,7 @@ async def test_the_phase_bar_lights_the_current_phase_and_says_replay_and_device
         mode = bar.query_one("#run-mode", Static)
         assert mode.has_class("-replay") and "REPLAY" in str(mode.render())
         text = screen_text(app)
-        assert "⚙ cpu" in text and "step 15 of 34" in text
+        assert "⚙ cpu" in text and "step 14/33" in text
 
 
 async def test_walking_the_history_never_lays_out_the_screen_again(monkeypatch):

@@ -146,6 +146,28 @@ class LoopCounters:
 
     # -- read by the engine at each step ----------------------------------------------------
 
+    def snapshot(self) -> dict[tuple[int, int], tuple[list[int], int]]:
+        """Every loop count now, to tell later which loops ran on (see `advanced_since`)."""
+        return {key: (counter, counter[0]) for key, counter in self._counts.items()}
+
+    def advanced_since(self, before: dict[tuple[int, int], tuple[list[int], int]]) -> list[tuple[int, int, int]]:
+        """(loop line, first, last iteration) of every loop that counted on since `before`, by line."""
+        ranges = []
+        for key, counter in self._counts.items():
+            line = key[1]
+            old = before.get(key)
+            if old is not None and old[0] is counter:  # the same run of the loop: it went on from there
+                if counter[0] == old[1]:
+                    continue
+                first = max(old[1], 1)
+            elif counter[0] >= 1:  # a loop entered afresh meanwhile
+                first = 1
+            else:
+                continue
+            ranges.append((line, first, counter[0]))
+        return sorted(ranges)
+
+
     def position(self, frame: FrameType | None, line: int | None = None) -> tuple[int | None, int | None]:
         """(loop line, 1-based iteration) of the innermost script loop around this frame's line."""
         current_line = line

@@ -97,6 +97,9 @@ class Runner:
         self._leaves: list[torch.Tensor] = []
         self._last_event: str | None = None  # phase of the last probe event since the last step
         self._backward_mark = -1  # highest autograd sequence number a backward has run through
+        self._last_line: int | None = None  # the line of the last step emitted
+        # Set by a resume (interactive): where the untraced stretch began and the loop counts then.
+        self._untraced_from: tuple[int | None, dict[tuple[int, int], tuple[list[int], int]]] | None = None
 
     # -- running ----------------------------------------------------------------------------
 
@@ -195,11 +198,16 @@ class Runner:
             self.command = "out"
             self.tracer.step_out(frame)
         elif command == "resume":
-            self.command = "continue"
-            self.tracer.set_continue()
+            self._resume()
         else:
             self.command = "step"
             self.tracer.step_into()
+
+    def _resume(self) -> None:
+        """Run to a breakpoint, a pause or the end without recording: the next stop says so first."""
+        self.command = "continue"
+        self._untraced_from = (self._last_line, self.counters.snapshot())
+        self.tracer.set_continue()
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
@@ -241,8 +249,7 @@ class Runner:
             self.tracer.step_into()
             return True
         if command == "resume":
-            self.command = "continue"
-            self.tracer.set_continue()
+            self._resume()
         elif frame is not None:
             self.command = "next"
             self.tracer.step_over(frame)
@@ -301,6 +308,8 @@ class Runner:
         final = kind in ("end", "exception")
         if not final and self._stop_requested():
             raise StopScript("stopped")
+        if self._untraced_from is not None:
+            self._publish(self._untraced_step(frame, line, position))
         if self.count >= self.spec.max_steps and not final:
             self._publish(
                 self._make("limit", frame, line, position, False, None, {}),
@@ -365,6 +374,7 @@ class Runner:
             line = script_frame.f_lineno
         loop_line, iteration = position if position is not None else self.counters.position(script_frame, line)
         self._previous, self._previous_ids, self._phase = views, ids, phase
+        self._last_line = line
         return Step(
             index=self.count,
             kind=kind,
@@ -381,6 +391,17 @@ class Runner:
             message=event.pop("message", None) if kind != "limit" else self._limit_message(),
             **event,
         )
+
+    def _untraced_step(
+        self, frame: FrameType | None, line: int | None, position: tuple[int | None, int | None] | None
+    ) -> Step:
+        """The one step standing for what a resume ran unrecorded, made at the stop that ended it."""
+        assert self._untraced_from is not None
+        start, counts = self._untraced_from
+        self._untraced_from = None
+        step = self._make("untraced", frame, line, position, False, None, {})
+        message = untraced_message(start, step.line, self.counters.advanced_since(counts))
+        return dataclasses.replace(step, message=message)
 
     def _limit_message(self) -> str:
         return f"step limit reached: {self.spec.max_steps} steps (raise it with --max-steps)"
@@ -412,6 +433,27 @@ class Runner:
             traceback=tuple(frames),
         )
         return info, innermost
+
+
+def untraced_message(start: int | None, stop: int | None, loops: Sequence[tuple[int, int, int]]) -> str:
+    """`ran untraced: lines 54–101, iterations 2–100 (loop at line 95). …`: what a resume did not record."""
+    if start is not None and stop is not None:
+        lines = f"line {start}" if start == stop else f"lines {min(start, stop)}–{max(start, stop)}"
+    elif start is not None:
+        lines = f"from line {start} to the end of the script"
+    elif stop is not None:
+        lines = f"up to line {stop}"
+    else:
+        lines = "the rest of the script"
+    iterations = ", ".join(
+        f"iteration {first} (loop at line {loop})" if first == last else f"iterations {first}–{last} (loop at line {loop})"
+        for loop, first, last in loops
+    )
+    where = f"{lines}, {iterations}" if iterations else lines
+    return (
+        f"ran untraced: {where}. Continue ran this stretch at native speed and kept none of its steps; "
+        "the next step is where it stopped, the one before is where it started."
+    )
 
 
 def _sequence_nr(node: object) -> int:

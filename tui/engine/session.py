@@ -260,7 +260,11 @@ class Session:
             runner = self._runner
             if self._waiting or runner is None or self._done.is_set() or self._spec.mode != "interactive":
                 return
-            self._commands.clear()
+            if self._commands and "stop" not in self._commands:
+                # A command the script has yet to take (it is between a step and its next wait):
+                # the caller counts on one step for it, so make it stop at the very next line.
+                self._commands.clear()
+                self._commands.append("step_into")
         runner.tracer.request_pause()
 
     def stop(self) -> None:

@@ -10,10 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from tui.ui.live import StepSource
-from tui.ui.state import History, StepTest, step_out_test
+from tui.ui.state import History, StepTest, at_breakpoint, step_out_test
 
 # A jump (next iteration / phase) that runs the script gives up after this many steps.
 MAX_SEEK_STEPS = 20_000
+# Continue (`c`) keeps every step it passes, up to this many per press (lesson 03's 100
+# iterations are ~1,400); past it the script runs untraced, at native speed, to the
+# breakpoint, and the engine records one "untraced" step saying which lines and
+# iterations it ran without recording them.
+CONTINUE_BUDGET = 20_000
+# While a jump or a continue runs, the phase bar's count is repainted every this many steps.
+PROGRESS_EVERY = 200
 # Keystrokes typed while the script is busy wait in line, up to this many.
 MAX_QUEUED = 16
 STEP_COMMANDS = ("step_into", "step_over", "step_out", "resume")
@@ -31,6 +38,10 @@ class RunControl:
         self.queued: list[str] = []
         self.seek: StepTest | None = None
         self.seek_count = 0
+        self.seek_budget = MAX_SEEK_STEPS
+        self.continue_budget = CONTINUE_BUDGET
+        # Where the view waits while a jump or a continue runs (None: follow the head as usual).
+        self.waiting_at: int | None = None
         self.restore: list[str] = []
         self.restore_to = -1
         self.commands_log: list[str] = []
@@ -46,6 +57,7 @@ class RunControl:
         self.awaiting = self.continuing = False
         self.queued.clear()
         self.seek = None
+        self.waiting_at = None
         self.result = None
         self.commands_log.clear()
         self.history.clear()
@@ -66,11 +78,20 @@ class RunControl:
                 pass
 
     def captured(self, step: Any) -> bool:
-        """A step arrived; returns True when the screen should follow it now."""
-        follow = self.history.at_head
+        """A step arrived; returns True when the screen should repaint now.
+
+        A single command's step is followed if the learner is at the head. A jump or a
+        continue sends step after step; the view waits where the key was pressed and
+        moves only to the step that ends it (unless the learner walked away meanwhile).
+        """
+        if self.waiting_at is None:
+            follow = self.history.at_head
+        else:
+            follow = self.history.current == self.waiting_at
         self.history.append(step)
+        if step.kind == "untraced":  # the engine goes on to the step it stopped at: still running
+            return False
         self.awaiting = False
-        self.continuing = False
         if self.restore_to >= 0:
             if self._restore_next():
                 return False
@@ -78,11 +99,18 @@ class RunControl:
         if self.seek is not None:
             previous = self.history.steps[-2] if len(self.history) > 1 else None
             self.seek_count += 1
-            if self.seek(step, previous) or self.history.finished or self.seek_count >= MAX_SEEK_STEPS:
+            if self.seek(step, previous) or self.history.finished:
                 self.seek = None
+            elif self.seek_count >= self.seek_budget:
+                self.seek = None
+                if self.continuing:  # past the budget: run untraced to the breakpoint
+                    self.send("resume")
+                    return self.seek_count % PROGRESS_EVERY == 0
             else:
                 self.send("step_into")
-                return False
+                return self.seek_count % PROGRESS_EVERY == 0  # repaint the count now and then
+        self.continuing = False
+        self.waiting_at = None
         if follow:
             self.history.go(self.history.head)
         if self.queued and not self.history.finished:
@@ -107,6 +135,7 @@ class RunControl:
         self.awaiting = self.continuing = False
         self.queued.clear()
         self.seek = None
+        self.waiting_at = None
 
     @property
     def can_run(self) -> bool:
@@ -162,16 +191,22 @@ class RunControl:
                 self.send("step_out")
 
     def continue_run(self) -> None:
-        """To the next breakpoint or the end; pressed while running, pause."""
+        """To the next breakpoint or the end, keeping every step passed; pressed while running, pause.
+
+        Live, it steps into every line and sub-step (what `gradstep record` keeps) up to
+        `continue_budget` steps, then lets the engine run untraced the rest of the way.
+        """
         if self.continuing or self.seek is not None:
             self.pause()
             return
+        test = at_breakpoint(self.history.breakpoints)
         if self.replay or not self.history.at_head:
-            found = self.history.find_forward(lambda step, _previous: step.line in self.history.breakpoints)
+            found = self.history.find_forward(test)
             self.history.go(found if found is not None else self.history.head)
             return
-        if self.send("resume"):
-            self.continuing = True
+        if self.at_live_head:
+            self._start_seek(test, self.continue_budget)
+            self.continuing = self.seek is not None
 
     def pause(self) -> None:
         """Stop a continue or a jump at the script's next line."""
@@ -191,10 +226,17 @@ class RunControl:
             return "No such step later in this recording."
         self.history.go(self.history.head)
         if self.at_live_head:
-            self.seek = test
-            self.seek_count = 0
-            self.send("step_into")
+            self._start_seek(test, MAX_SEEK_STEPS)
         return None
+
+    def _start_seek(self, test: StepTest, budget: int) -> None:
+        """Step into the script until a step passes `test`; the view waits at the head."""
+        if not self.send("step_into"):
+            return
+        self.seek = test
+        self.seek_count = 0
+        self.seek_budget = budget
+        self.waiting_at = self.history.head
 
     def toggle_breakpoint(self, line: int) -> None:
         """Add or remove a breakpoint, in the history and the running session."""
@@ -207,8 +249,12 @@ class RunControl:
         if self.replay:
             return "read-only" if self.history.steps else "empty recording"
         if self.continuing:
-            return "continuing… (Esc pauses)"
-        if self.seek is not None or self.restore_to >= 0:
+            if self.seek is None:
+                return "continuing untraced… (Esc pauses)"
+            return f"continuing… {self.seek_count} steps kept (Esc pauses)"
+        if self.seek is not None:
+            return f"running to the step… {self.seek_count} steps (Esc stops)"
+        if self.restore_to >= 0:
             return "running to the step… (Esc stops)"
         if self.awaiting:
             return "running…" if self.history.steps else "starting…"

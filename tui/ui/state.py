@@ -181,6 +181,11 @@ def phase_entry_test(phase: str) -> StepTest:
     return lambda step, previous: step.phase == phase and (previous is None or previous.phase != phase)
 
 
+def at_breakpoint(breakpoints: set[int]) -> StepTest:
+    """Passes a line step on a breakpoint (read when tested: the learner may add one meanwhile)."""
+    return lambda step, _previous: step.kind == "line" and step.line in breakpoints
+
+
 def step_out_test(start: Step) -> StepTest:
     """Passes the first step back in a caller of `start`'s function."""
     return lambda step, _previous: step.depth < start.depth or step.kind in END_KINDS

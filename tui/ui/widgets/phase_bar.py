@@ -1,4 +1,7 @@
-"""Forward → Backprop → Optimize → Reset, with the iteration, step k of N, LIVE/REPLAY and device.
+"""Forward → Backprop → Optimize → Reset, with the iteration, step k/last, LIVE/REPLAY and device.
+
+Steps are numbered from 0 everywhere a learner sees them (this bar, `g`, export file
+names, `gradstep show --step`): `step 11/1422` is step 11 of a history whose last step is 1422.
 
 The current phase's label gets the `-lit` state class. A new step only toggles
 classes and rewrites the counter, whose width is fixed (1fr): no layout pass.
@@ -23,19 +26,19 @@ class PhaseBarState:
 
     phase: str | None = None
     iteration: int | None = None
-    step_number: int = 0
-    step_count: int = 0
+    step: int = -1  # the 0-based index of the step on screen (-1: none yet)
+    last: int = -1  # the index of the newest step in the history
     replay: bool = False
     status: str = ""
     device: str = "cpu"
 
 
 def counter_text(state: PhaseBarState) -> str:
-    """`iteration 2  step 31 of 40  paused`."""
+    """`iteration 2  step 31/40  paused` (0-based: 40 is the index of the newest step)."""
     parts = []
     if state.iteration is not None:
         parts.append(f"iteration {state.iteration}")
-    parts.append(f"step {state.step_number} of {state.step_count}" if state.step_count else "no steps yet")
+    parts.append(f"step {state.step}/{state.last}" if state.last >= 0 else "no steps yet")
     if state.status:
         parts.append(state.status)
     return "  ".join(parts)
