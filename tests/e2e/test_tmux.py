@@ -24,12 +24,12 @@ pytestmark = [
 class Terminal:
     """One detached tmux session running one command."""
 
-    def __init__(self, command: list[str], cwd: Path) -> None:
+    def __init__(self, command: list[str], cwd: Path, size: tuple[int, int] = (160, 48)) -> None:
         self.name = f"gradstep-{uuid.uuid4().hex[:8]}"
         line = " ".join(shlex.quote(part) for part in command)
         env = f"PYTHONPATH={shlex.quote(str(REPO))} TERM=xterm-256color"
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "48", "-c", str(cwd), f"env {env} {line}"],
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]), "-c", str(cwd), f"env {env} {line}"],
             check=True,
             env={**os.environ, "TMUX": ""},
         )
@@ -61,8 +61,8 @@ class Terminal:
 def terminal():
     opened: list[Terminal] = []
 
-    def open_terminal(*args: str, cwd: Path) -> Terminal:
-        term = Terminal([sys.executable, "-m", "tui", *args], cwd)
+    def open_terminal(*args: str, cwd: Path, size: tuple[int, int] = (160, 48)) -> Terminal:
+        term = Terminal([sys.executable, "-m", "tui", *args], cwd, size)
         opened.append(term)
         return term
 
@@ -102,3 +102,34 @@ def test_replay_of_a_recording_shows_mulbackward_and_the_grad(terminal, tmp_path
     while time.monotonic() < deadline and term.name in subprocess.run(["tmux", "ls"], capture_output=True, text=True).stdout:
         time.sleep(0.1)
     assert term.name not in subprocess.run(["tmux", "ls"], capture_output=True, text=True).stdout, "q did not quit"
+
+
+def current_line(screen: str) -> int | None:
+    """The line number beside ▶ in the source pane, as the terminal shows it."""
+    for row in screen.splitlines():
+        for cell in row.split("│"):
+            before, marker, _after = cell.partition(" ▶ ")
+            words = before.split()
+            if marker and words and words[-1].isdigit():
+                return int(words[-1])
+    return None
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)], ids=["160x48", "80x24"])
+def test_lesson_03_in_the_loop_shows_the_running_line(terminal, tmp_path, size):
+    pytest.importorskip("torch")
+    term = terminal("lesson", "03", cwd=tmp_path, size=size)
+    term.wait_for("LIVE", "paused")
+    # ] twice: into the loop's second iteration; then n runs its lines one by one
+    term.keys("]")
+    term.wait_for("iteration 1")
+    term.keys("]")
+    term.wait_for("iteration 2")
+    for expected in (88, 89, 90):
+        term.keys("n")
+        deadline = time.monotonic() + 30
+        while current_line(term.screen()) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        screen = term.screen()
+        assert current_line(screen) == expected, f"▶ is not on line {expected}:\n{screen}"
+    assert "my_sgd.step()" in screen  # line 90's code is on screen beside the ▶

@@ -62,15 +62,14 @@ def fit_columns(widths: list[int], room: int) -> list[tuple[int, int]]:
         if used + widths[position] + PADDING <= room:
             chosen[position] = widths[position]
             used += widths[position] + PADDING
-    # Still too wide: take from the widest of the required columns, down to their minimums.
+    # Still too wide: take a cell at a time from whichever required column has the most to spare,
+    # so value and .grad end up sharing the room rather than one of them losing it all.
     while used > room:
-        position = max(chosen, key=lambda p: chosen[p] - MIN_WIDTHS.get(keys[p], 3))
-        spare = chosen[position] - MIN_WIDTHS.get(keys[position], 3)
-        if spare <= 0:
+        position = max(chosen, key=lambda p: (chosen[p] - MIN_WIDTHS.get(keys[p], 3), -p))
+        if chosen[position] <= MIN_WIDTHS.get(keys[position], 3):
             break
-        cut = min(spare, used - room)
-        chosen[position] -= cut
-        used -= cut
+        chosen[position] -= 1
+        used -= 1
     return sorted(chosen.items())
 BORDER_ROWS = 2
 HEADER_ROWS = 1
