@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.ui.live import StepSource
-from tui.ui.state import History, StepTest, at_breakpoint, step_out_test
+from tui.ui.state import History, StepTest, at_breakpoint, step_out_test, step_over_test
 
 # A jump (next iteration / phase) that runs the script gives up after this many steps.
 MAX_SEEK_STEPS = 20_000
@@ -173,22 +173,44 @@ class RunControl:
             return "This is the last recorded step."
         return None
 
+    def step_over(self) -> str | None:
+        """n: over calls and a whole backward()/optimizer.step(), in the history as the engine does."""
+        step, line = self.history.step, self.history.line_of_current()
+        if step is None or line is None or self.history.at_head:
+            return self.forward("step_over")
+        found = self.history.find_forward(step_over_test(line))
+        if found is not None:
+            self.history.go(found)
+            return None
+        head = self.history.steps[-1]
+        self.history.go(self.history.head)
+        if self.at_live_head:  # not recorded yet: on from the newest step, back out to this function
+            self.send("step_out" if head.kind == "line" and head.depth > line.depth else "step_over")
+        return None
+
+    def go_to(self, index: int) -> None:
+        """Home, End and g: any recorded step (End: the newest; nothing runs)."""
+        self.history.go(index)
+
     def back(self) -> None:
         """The step before, from the history (nothing re-runs)."""
         self.history.go(self.history.current - 1)
 
-    def step_out(self) -> None:
-        """To the first later step back in a caller, from history or by running."""
+    def step_out(self) -> str | None:
+        """To the first later step back in a caller (or past a backward()), from history or by running."""
         step = self.history.step
         if step is None:
-            return
-        found = self.history.find_forward(step_out_test(step))
+            return None
+        found = self.history.find_forward(step_out_test(step, self.history.line_of_current()))
         if found is not None:
             self.history.go(found)
-        elif not self.replay:
+        elif self.replay and self.history.at_head:
+            return "This is the last recorded step."
+        else:
             self.history.go(self.history.head)
             if self.at_live_head:
                 self.send("step_out")
+        return None
 
     def continue_run(self) -> None:
         """To the next breakpoint or the end, keeping every step passed; pressed while running, pause.

@@ -13,6 +13,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 
 from tui.ui.guard import guarded
+from tui.ui.screens.goto import GoToScreen
 from tui.ui.state import next_iteration_test, phase_entry_test
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ KEY_BINDINGS = [
     Binding("B", "next_phase('backprop')", "Next backprop", key_display="B", priority=True),
     Binding("O", "next_phase('optimize')", "Next optimize", key_display="O", priority=True),
     Binding("R", "next_phase('reset')", "Next reset", key_display="R", priority=True),
+    Binding("home", "first_step", "First step", key_display="Home", tooltip="The first step of the history", priority=True),
+    Binding("end", "last_step", "Last step", key_display="End", tooltip="The newest step of the history (nothing runs)", priority=True),
+    Binding("g", "go_to", "Go to step", tooltip="Go to step N (0-based, as the phase bar counts)", priority=True),
     Binding("r", "restart", "Restart", tooltip="Stop the script and run it again from the start", priority=True),
     Binding("ctrl+s", "save", "Save", tooltip="Save the session as ./<script>.gstep", priority=True),
     Binding("x", "export", "Export graph", tooltip="Draw the autograd graph as svg/png/pdf/dot", priority=True),
@@ -75,8 +79,8 @@ class NavigationActions:
 
     @guarded
     def action_next(self) -> None:
-        """Next step: through the history, then over the current line."""
-        self._after(self.control.forward("step_over"))
+        """Next step over calls and a whole backward()/optimizer.step(): history first, then run."""
+        self._after(self.control.step_over())
 
     @guarded
     def action_forward(self) -> None:
@@ -90,9 +94,8 @@ class NavigationActions:
 
     @guarded
     def action_step_out(self) -> None:
-        """Run until the current function returns."""
-        self.control.step_out()
-        self._after()
+        """Run until the current function returns (or, inside a backward(), to the line after it)."""
+        self._after(self.control.step_out())
 
     @guarded
     def action_previous(self) -> None:
@@ -133,6 +136,30 @@ class NavigationActions:
         if found is not None:
             self.history.go(found)
         self._after()
+
+    @guarded
+    def action_first_step(self) -> None:
+        """Home: the first step."""
+        self.control.go_to(0)
+        self._after()
+
+    @guarded
+    def action_last_step(self) -> None:
+        """End: the newest step in the history (live, nothing runs)."""
+        self.control.go_to(self.history.head)
+        self._after()
+
+    @guarded
+    def action_go_to(self) -> None:
+        """g: ask for a step number, then show that step."""
+        if not self.history.steps:
+            return
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self.control.go_to(index)
+                self._after()
+
+        self.push_screen(GoToScreen(self.history.current, self.history.head), chosen)  # type: ignore[attr-defined]
 
     @guarded
     def action_next_phase(self, phase: str) -> None:

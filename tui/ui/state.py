@@ -12,6 +12,8 @@ from tui.engine.model import Graph, Step, TensorView
 from tui.ui.series import Series, SeriesCache
 
 END_KINDS = ("end", "exception", "limit")
+# Sub-steps of one backward() / optimizer.step() / zero_grad() call, recorded after its line step.
+EVENT_KINDS = ("backward", "accumulate", "optimizer", "reset")
 # The output pane keeps the tail of the script's output.
 OUTPUT_CHARS = 20_000
 
@@ -136,6 +138,13 @@ class History:
                 return index
         return None
 
+    def line_of_current(self) -> Step | None:
+        """The line step the current step belongs to: itself, or the line a sub-step's event ran on."""
+        for index in range(self.current, -1, -1):
+            if self.steps[index].kind not in EVENT_KINDS:
+                return self.steps[index]
+        return self.step
+
     def previous_iteration_start(self) -> int | None:
         """The first step of the previous loop iteration (or of this one, if not at its start)."""
         step = self.step
@@ -186,8 +195,31 @@ def at_breakpoint(breakpoints: set[int]) -> StepTest:
     return lambda step, _previous: step.kind == "line" and step.line in breakpoints
 
 
-def step_out_test(start: Step) -> StepTest:
-    """Passes the first step back in a caller of `start`'s function."""
+def step_over_test(line: Step) -> StepTest:
+    """Passes where `n` from `line` (a line step, or the line a sub-step belongs to) stops.
+
+    As the engine's step over: the next line in the same function or a caller, so a call
+    and a whole backward() / optimizer.step() on that line are passed over; or the end.
+    """
+
+    def test(step: Step, _previous: Step | None) -> bool:
+        if step.kind in END_KINDS:
+            return True
+        if step.kind != "line":
+            return False
+        return step.depth < line.depth or (step.depth == line.depth and step.function == line.function)
+
+    return test
+
+
+def step_out_test(start: Step, line: Step | None = None) -> StepTest:
+    """Passes the first step back in a caller of `start`'s function; from a sub-step, past its event.
+
+    `line` is the line step a sub-step belongs to (the engine's step out there skips the rest
+    of the backward() / optimizer.step(), as step over does).
+    """
+    if start.kind in EVENT_KINDS and line is not None:
+        return step_over_test(line)
     return lambda step, _previous: step.depth < start.depth or step.kind in END_KINDS
 
 
