@@ -154,6 +154,7 @@ class NavigationActions:
         """g: ask for a step number, then show that step."""
         if not self.history.steps:
             return
+
         def chosen(index: int | None) -> None:
             if index is not None:
                 self.control.go_to(index)
