@@ -10,6 +10,8 @@ from textual.widgets._footer import FooterKey
 
 # Shown at every width (when the screen allows the action at all), in this order.
 ESSENTIAL = ("help", "next", "step_into", "previous", "export", "save")
+# The first to join when there is room: what Escape does now (pause a run, or back to the lessons).
+NEXT_IN_LINE = ("pause", "lessons")
 # A key's cells beyond its key and description: FooterKey's padding.
 KEY_PADDING = 3
 # Room kept for the command palette's key on the right.
@@ -31,8 +33,9 @@ def fit_bindings(bindings: list[tuple[Binding, str]], width: int) -> list[tuple[
     essential.sort(key=lambda pair: ESSENTIAL.index(action_of(pair[0])))
     room = width - PALETTE_ROOM - sum(footer_width(display, binding.description) for binding, display in essential)
     chosen = list(essential)
-    for binding, display in bindings:
-        if (binding, display) in essential:
+    first = [pair for pair in bindings if action_of(pair[0]) in NEXT_IN_LINE]
+    for binding, display in first + [pair for pair in bindings if pair not in first]:
+        if (binding, display) in chosen:
             continue
         cost = footer_width(display, binding.description)
         if cost <= room:

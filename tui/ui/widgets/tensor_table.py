@@ -48,7 +48,7 @@ MAX_WIDTH = 30
 REQUIRED = ("name", "value", "grad", "accumulated")
 OPTIONAL = ("shape", "grad_fn", "requires_grad", "device")
 # Squeezed, a required column keeps at least this many cells.
-MIN_WIDTHS = {"name": 8, "value": 8, "grad": 8, "accumulated": 3}
+MIN_WIDTHS = {"name": 8, "value": 8, "grad": 8, "accumulated": len("backwards")}
 PADDING = 2  # a space on each side of a cell
 
 
