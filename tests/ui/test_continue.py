@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -79,11 +80,12 @@ async def test_continue_in_while_true_pauses_on_escape_and_on_c_again(tmp_path):
             await pilot.pause(0.3)
             assert app.control.continuing
             kept = len(app.history)
-            await pilot.press(key)
             started = time.perf_counter()
-            while app.awaiting or app.control.continuing:
-                await pilot.pause(0.005)
-            assert time.perf_counter() - started < 0.5
+            app.simulate_key(key)  # not the Pilot: its wait for idle lasts while steps stream in
+            while (app.awaiting or app.control.continuing) and time.perf_counter() - started < 1:
+                await asyncio.sleep(0.002)
+            assert time.perf_counter() - started < 0.2
+            await pilot.pause()
             assert app.history.current == app.history.head and app.history.step.line in (3, 4)
             assert len(app.history) >= kept and "paused" in phase_bar(screen_text(app))
         # past a small budget it runs native, and Escape still stops it at once
@@ -94,10 +96,11 @@ async def test_continue_in_while_true_pauses_on_escape_and_on_c_again(tmp_path):
         assert app.control.continuing  # untraced now
         await pilot.pause(0.2)
         started = time.perf_counter()
-        await pilot.press("escape")
-        while app.awaiting or app.control.continuing:
-            await pilot.pause(0.005)
-        assert time.perf_counter() - started < 0.5
+        app.simulate_key("escape")
+        while (app.awaiting or app.control.continuing) and time.perf_counter() - started < 1:
+            await asyncio.sleep(0.002)
+        assert time.perf_counter() - started < 0.2
+        await pilot.pause()
         entry = app.history.steps[-2]
         assert entry.kind == "untraced" and "iterations" in entry.message
         assert app.history.step.line in (3, 4)
