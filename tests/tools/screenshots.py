@@ -2,21 +2,22 @@
 
 For looking at what a learner sees (issue checklists ask for 160×48, 120×36 and 80×24):
 replays the recording (no code runs), goes to each step, saves an SVG through
-Textual's `save_screenshot` and converts it to PNG with cairosvg.
+Textual's `save_screenshot` and converts it to PNG with rsvg-convert (librsvg2-bin), which
+keeps the terminal's columns, or cairosvg where rsvg-convert is missing (its text can drift).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
+import subprocess
 from pathlib import Path
 
 SIZES = ((160, 48), (120, 36), (80, 24))
 
 
 async def shoot(recording_path: Path, steps: list[int], out: Path, sizes, theme: str | None, keys: list[str]) -> list[Path]:
-    import cairosvg
-
     from tui.engine.recording import load_recording
     from tui.ui.app import GradstepApp
 
@@ -38,9 +39,19 @@ async def shoot(recording_path: Path, steps: list[int], out: Path, sizes, theme:
                 svg = out / f"{stem}.svg"
                 app.save_screenshot(filename=svg.name, path=str(out))
                 png = svg.with_suffix(".png")
-                cairosvg.svg2png(url=str(svg), write_to=str(png))
+                to_png(svg, png)
                 written.append(png)
     return written
+
+
+def to_png(svg: Path, png: Path) -> None:
+    """SVG to PNG: rsvg-convert if installed, else cairosvg."""
+    if shutil.which("rsvg-convert"):
+        subprocess.run(["rsvg-convert", str(svg), "-o", str(png)], check=True)
+        return
+    import cairosvg
+
+    cairosvg.svg2png(url=str(svg), write_to=str(png))
 
 
 def main() -> None:

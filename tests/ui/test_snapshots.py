@@ -33,11 +33,12 @@ def live_until(steps, stop_index: int):
 
 
 def test_main_screen_mid_backward(snap_compare):
-    """The seed example inside loss.backward(), at MulBackward0: LIVE, Backprop lit, step 11 of 11.
+    """The seed example inside loss.backward(), at MulBackward0: LIVE, Backprop lit, step 10/10.
 
     The grad_fn tree runs from loss down to the two AccumulateGrad leaves (var_1, var_2);
-    PowBackward0 and RsubBackward1 are ticked done, MulBackward0 is highlighted with
-    "grad in: -6.0000  sent on: -24.0000, -18.0000". Line 11 is the current line; 2–10 are marked run.
+    PowBackward0 and RsubBackward1 are ticked done with what they sent (6, -6), MulBackward0 is
+    highlighted with its chain rule: "var_1 ← -6 × var_2 (4) = -24" and "var_2 ← -6 × var_1 (3) = -18".
+    Line 11 is the current line; 2–10 are marked run.
     """
     steps = seed_steps(1)
     mul = next(step.index for step in steps if step.node is not None and step.node.name == "MulBackward0")
@@ -48,7 +49,8 @@ def test_main_screen_mid_backward(snap_compare):
 def test_accumulation_warning(snap_compare):
     """Two backward passes without zero_grad(): the red banner names var_1 (2×) and var_2 (2×).
 
-    The backwards column shows "2× ⚠" in red for both leaves; var_1.grad is -44.6… (-24 plus the second pass).
+    The backwards column shows "2× ⚠" in red for both leaves; var_1.grad is -44.6… (-24 plus the
+    second pass), and the details read "var_2.grad ← -18 + -15.6433 = -33.6433".
     """
     steps = seed_steps(2, forget_reset=True)
     second = [step for step in steps if step.kind == "accumulate"][3]
@@ -59,7 +61,7 @@ def test_accumulation_warning(snap_compare):
 def test_replay_mode(snap_compare):
     """A recording opened with `gradstep replay`: REPLAY in the phase bar, read-only, at the first optimizer sub-step.
 
-    Optimize is lit; details say "my_sgd.step() updated var_1: 3.0000 with grad -24.0000 → 3.0720".
+    Optimize is lit; the footer offers no save, restart or device; details show the update's arithmetic.
     """
     app = GradstepApp(recording=FakeRecording(seed_steps(1)))
     assert snap_compare(app, terminal_size=SIZE, press=["O"])
@@ -74,7 +76,7 @@ def test_exception_shown(snap_compare):
 
 
 def test_help_screen(snap_compare):
-    """The ? help: every key with what it does, then the mouse actions, over the main screen."""
+    """The ? help: every key with what it does (Escape twice: pause, and back to the lessons), then the mouse actions."""
     app = GradstepApp(recording=FakeRecording(seed_steps(1)))
     assert snap_compare(app, terminal_size=SIZE, press=["question_mark"])
 
