@@ -153,3 +153,13 @@ async def test_the_phase_bar_the_export_dialog_and_show_agree_on_one_step():
     data = json.loads(shown.stdout)
     assert data["step"] == number
     assert (data["kind"], data["line"], data["node"]["name"]) == (step.kind, step.line, "MulBackward0")
+
+
+async def test_at_80_columns_the_phase_bar_keeps_the_whole_step_number():
+    app = replay_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        number = 600
+        text = await go_to(pilot, app, number)
+        assert app.history.step.iteration is not None
+        assert f"step {number}/{app.history.head}" in phase_bar(text)  # the iteration gives way first

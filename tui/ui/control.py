@@ -269,7 +269,8 @@ class RunControl:
     def status(self) -> str:
         """A word or two for the phase bar."""
         if self.replay:
-            return "read-only" if self.history.steps else "empty recording"
+            # The REPLAY badge already says it runs nothing: at 80 columns the step number needs the room.
+            return "" if self.history.steps else "empty recording"
         if self.continuing:
             if self.seek is None:
                 return "continuing untraced… (Esc pauses)"

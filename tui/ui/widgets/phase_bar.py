@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -35,13 +36,38 @@ class PhaseBarState:
 
 def counter_text(state: PhaseBarState) -> str:
     """`iteration 2  step 31/40  paused` (0-based: 40 is the index of the newest step)."""
-    parts = []
-    if state.iteration is not None:
-        parts.append(f"iteration {state.iteration}")
-    parts.append(f"step {state.step}/{state.last}" if state.last >= 0 else "no steps yet")
-    if state.status:
-        parts.append(state.status)
-    return "  ".join(parts)
+    return counter_forms(state)[0]
+
+
+def counter_forms(state: PhaseBarState) -> tuple[str, ...]:
+    """The counter from its longest form to its shortest: the step number goes last."""
+    step = f"step {state.step}/{state.last}" if state.last >= 0 else "no steps yet"
+    status = f"  {state.status}" if state.status else ""
+    if state.iteration is None:
+        return (step + status, step)
+    return (
+        f"iteration {state.iteration}  {step}{status}",
+        f"iter {state.iteration}  {step}{status}",
+        f"iter {state.iteration}  {step}",
+        step,
+    )
+
+
+class Counter(Static):
+    """The counter, in the longest of its forms that fits its width (the step number never goes)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("no steps yet", id=id)
+        self.forms: tuple[str, ...] = ("no steps yet",)
+
+    def show(self, forms: tuple[str, ...]) -> None:
+        if forms != self.forms:
+            self.forms = forms
+            self.refresh()  # 1fr wide: the text never moves the layout
+
+    def render(self) -> str:
+        width = self.content_region.width or self.size.width
+        return next((form for form in self.forms if cell_len(form) <= width), self.forms[-1])
 
 
 class PhaseBar(Horizontal):
@@ -54,7 +80,7 @@ class PhaseBar(Horizontal):
         super().__init__(id=id)
         self.state = PhaseBarState()
         self._phases: dict[str, Static] = {}
-        self._counter = Static("no steps yet", id="phase-counter")
+        self._counter = Counter(id="phase-counter")
         self._mode = Static(" LIVE ", id="run-mode")
         self._device = Static("⚙ cpu", id="device-label")
 
@@ -75,9 +101,7 @@ class PhaseBar(Horizontal):
             return
         for phase, label in self._phases.items():
             label.set_class(state.phase == phase, "-lit")
-        counter = counter_text(state)
-        if counter != counter_text(old):
-            self._counter.update(counter, layout=False)  # 1fr wide: the text never moves the layout
+        self._counter.show(counter_forms(state))
         if state.replay != old.replay:
             self._mode.update(" REPLAY " if state.replay else " LIVE ")
         self._mode.set_class(state.replay, "-replay")
