@@ -39,13 +39,15 @@ def _print_state(recording: Recording, index: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from tui.render.numbers import step_counter
+
     console = Console()
     step: Step = recording.steps[index]
     where = f"line {step.line}" if step.line is not None else "no line"
     if step.iteration is not None:
         where += f", iteration {step.iteration} of the loop at line {step.loop_line}"
     console.print(
-        f"[bold]step {step.index}[/] of {len(recording.steps)}  ·  {step.kind}  ·  "
+        f"[bold]{step_counter(step.index, len(recording.steps) - 1)}[/]  ·  {step.kind}  ·  "
         f"phase [bold]{step.phase or '-'}[/]  ·  {where}"
     )
     if step.line is not None:

@@ -141,3 +141,8 @@ def scalar(view: TensorView | None) -> float | None:
         return None
     number = flat(view.value)[0]
     return float(number) if is_number(number) else None
+
+
+def step_counter(step: int, last: int) -> str:
+    """`step 11/1422`: a step's 0-based number over the last step's, as the phase bar and `show` say it."""
+    return f"step {step}/{last}" if last >= 0 else "no steps yet"

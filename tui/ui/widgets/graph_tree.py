@@ -276,10 +276,13 @@ class GraphTree(CachedRows, can_focus=True):
             return
         self._shown = key
         self.root_name = picked[0]
-        self._set_lines(tree_lines(graph, picked[1], picked[0], event, events))
+        grew = self._set_lines(tree_lines(graph, picked[1], picked[0], event, events))
         self._scroll_to_current()
+        if grew:  # a tree that just outgrew the pane has no scrollbar until the next layout: scroll then too
+            self.call_after_refresh(self._scroll_to_current)
 
-    def _set_lines(self, lines: list[TreeLine]) -> None:
+    def _set_lines(self, lines: list[TreeLine]) -> bool:
+        """Show these lines, repainting those that changed; True when the tree got longer."""
         old = self.lines
         self.lines = lines
         for index in range(max(len(lines), len(old))):
@@ -288,6 +291,7 @@ class GraphTree(CachedRows, can_focus=True):
                 self.refresh_line(index)
         if len(lines) != len(old):
             self._update_virtual_size()
+        return len(lines) > len(old)
 
     def _update_virtual_size(self) -> None:
         view = self.scrollable_content_region.size

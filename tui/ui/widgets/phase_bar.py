@@ -18,6 +18,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
+from tui.render.numbers import step_counter
+
 PHASE_LABELS = (("forward", "Forward"), ("backprop", "Backprop"), ("optimize", "Optimize"), ("reset", "Reset"))
 
 
@@ -41,7 +43,7 @@ def counter_text(state: PhaseBarState) -> str:
 
 def counter_forms(state: PhaseBarState) -> tuple[str, ...]:
     """The counter from its longest form to its shortest: the step number goes last."""
-    step = f"step {state.step}/{state.last}" if state.last >= 0 else "no steps yet"
+    step = step_counter(state.step, state.last)
     status = f"  {state.status}" if state.status else ""
     if state.iteration is None:
         return (step + status, step)
