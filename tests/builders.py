@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import SCRIPTS
-from tui.engine.model import Header, Summary, TensorView, Values
-from tui.engine.recording import FORMAT_VERSION
+from tui.steps.model import Header, Summary, TensorView, Values
+from tui.steps.recording import FORMAT_VERSION
 
 SEED_SOURCE = (SCRIPTS / "seed_sgd.py").read_text()
 

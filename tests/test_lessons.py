@@ -282,3 +282,16 @@ def test_plain_run_08_challenge(plain_runs):
     mean_absolute_error = _numbers(lines[-2])[-1]
     assert mean_absolute_error < 0.05 and mean_absolute_error == pytest.approx(0.007, abs=0.001)
     assert _numbers(lines[-1].split("->")[1]) == pytest.approx([7, -3, 10, 11, 12], abs=0.02)
+
+
+def test_a_md_cell_shows_its_narrative_in_the_app_as_the_lesson_index_reads_it(tmp_path):
+    """One cell parser: `# %% [md]` is a markdown cell for the picker's title and for the narrative pane."""
+    from tui.lessons import read_lesson
+    from tui.ui.narration import Narration
+
+    source = "# %% [md]\n# # Short cells\n#\n# The narrative.\n\n# %%\nx = 1\n"
+    assert Narration(source).available
+    assert Narration(source).at(7) == "# Short cells\n\nThe narrative."
+    path = tmp_path / "09-short.py"
+    path.write_text(source)
+    assert read_lesson(path).title == "Short cells"

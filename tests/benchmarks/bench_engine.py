@@ -74,8 +74,8 @@ def in_process_record(script: Path, output: Path) -> float:
     """Record every step with torch (and torch._dynamo) already imported: the engine's own cost."""
     import torch._dynamo  # noqa: F401 - imported up front so only the recording is timed
 
-    from tui.engine.recording import RecordingWriter
     from tui.engine.session import Session
+    from tui.steps.recording import RecordingWriter
 
     start = time.perf_counter()
     session: Session

@@ -18,8 +18,8 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from tests.engine.graph_capture import capture_step, mlp_tensors  # noqa: E402
-from tui.engine.export import draw_graph  # noqa: E402
-from tui.engine.export_live import draw_live  # noqa: E402
+from tui.engine.live_export import draw_live  # noqa: E402
+from tui.render.graph_files import draw_graph  # noqa: E402
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:

@@ -27,12 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.builders import header  # noqa: E402
-from tests.ui.fakes import FakeRecording, big_steps, seed_steps  # noqa: E402
 from textual.app import App  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import Label  # noqa: E402
 
+from tests.builders import header  # noqa: E402
+from tests.ui.fakes import FakeRecording, big_steps, seed_steps  # noqa: E402
 from tui.ui.app import GradstepApp  # noqa: E402
 from tui.ui.messages import StepCaptured  # noqa: E402
 
@@ -160,7 +160,7 @@ if mode == "live":
 from tui.ui.app import GradstepApp
 mark("imported")
 if mode == "replay":
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
     app = GradstepApp(recording=load_recording(target))
     mark("loaded")
 else:
@@ -234,7 +234,7 @@ def main() -> None:
     stats = asyncio.run(keypress_latency(GradstepApp(recording=FakeRecording(big_steps(PRESSES + 1))), ["right"] * PRESSES))
     rows.append(stats.row("keypress, 100k params, 200-node graph, →"))
     # 3. replay of a 10,000-step recording: loading, then first paint
-    from tui.engine.recording import load_recording, write_recording
+    from tui.steps.recording import load_recording, write_recording
 
     with tempfile.TemporaryDirectory() as folder:
         recording = Path(folder) / "long.gstep"

@@ -99,7 +99,7 @@ def test_stepping_the_seed_example_shows_mulbackward_and_the_grad(terminal, scri
 def test_replay_of_a_recording_shows_mulbackward_and_the_grad(terminal, tmp_path):
     from tests.builders import header
     from tests.ui.fakes import seed_steps
-    from tui.engine.recording import write_recording
+    from tui.steps.recording import write_recording
 
     write_recording(tmp_path / "seed.gstep", header(), seed_steps(1))
     term = terminal("replay", "seed.gstep", cwd=tmp_path)

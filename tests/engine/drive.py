@@ -6,8 +6,8 @@ import queue
 import time
 from pathlib import Path
 
-from tui.engine.model import Step
 from tui.engine.session import RunResult, Session
+from tui.steps.model import Step
 
 WAIT = 30.0  # seconds a test waits for a step before failing (the machine may be busy)
 

@@ -12,8 +12,8 @@ from typing import Any, Mapping
 
 import torch
 
-from tui.engine.export_live import tensor_view
-from tui.engine.model import Graph, GraphNode, Step
+from tui.engine.live_export import tensor_view
+from tui.steps.model import Graph, GraphNode, Step
 
 SAVED_PREFIX = "_saved_"
 

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 
 from tests.conftest import SCRIPTS
-from tui.engine.model import Step
-from tui.engine.recording import write_recording
 from tui.engine.session import Session
+from tui.steps.model import Step
+from tui.steps.recording import write_recording
 
 
 def record_steps(script: Path, *, stop_after: int | None = None) -> tuple[Session, list[Step]]:

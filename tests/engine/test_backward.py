@@ -11,7 +11,7 @@ import torch
 
 from tests.conftest import SCRIPTS
 from tests.engine.drive import grads, record, rounded, values, write
-from tui.engine.model import Step
+from tui.steps.model import Step
 
 
 @pytest.fixture(scope="module")

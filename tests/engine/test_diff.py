@@ -9,9 +9,9 @@ import pytest
 
 from tests.builders import header, tensor_view
 from tui.cli import main
-from tui.engine.diff import diff_steps
-from tui.engine.model import Step, Summary
-from tui.engine.recording import write_recording
+from tui.steps.diff import diff_steps
+from tui.steps.model import Step, Summary
+from tui.steps.recording import write_recording
 
 
 def seed_run(lr: float = 3e-3, iterations: int = 4) -> list[Step]:
@@ -157,7 +157,7 @@ def test_two_cpu_recordings_of_the_seed_example_do_not_differ(tmp_path: Path, ca
 
 def test_a_copy_with_lr_3_1e_3_differs_from_the_step_its_optimizer_exists(script, tmp_path: Path, capsys) -> None:
     from tests.engine.recorded import record_file, seed_recording
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
 
     copy = script("seed_sgd.py")
     copy.write_text(copy.read_text().replace("lr=3e-3", "lr=3.1e-3"))

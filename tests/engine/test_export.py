@@ -14,23 +14,22 @@ import pytest
 import torch
 
 from tests.engine.graph_capture import capture_step, mlp_tensors, network_tensors, seed_tensors
-from tui.engine import export as export_module
-from tui.engine.dotgraph import canonical, final_labels, statements
-from tui.engine.export import (
+from tui.engine.live_export import draw_live, load_torchviz
+from tui.errors import EXIT_NO_GRAPHVIZ, BadInput, GradstepError, GraphvizMissing
+from tui.render import graph_files as export_module
+from tui.render.dotgraph import canonical, final_labels, statements
+from tui.render.graph_files import (
     ExportRequest,
     backward_pass,
     draw_graph,
     drawable_step,
     export_backward_pass,
     export_step,
-    latest_loss,
-    latest_loss_in,
     write_graph,
 )
-from tui.engine.export_live import draw_live, load_torchviz
-from tui.engine.model import NodeEvent, Step, TensorView
-from tui.engine.recording import write_recording
-from tui.errors import EXIT_NO_GRAPHVIZ, BadInput, GradstepError, GraphvizMissing
+from tui.steps.model import NodeEvent, Step, TensorView
+from tui.steps.queries import loss_to_follow
+from tui.steps.recording import write_recording
 
 REPO = Path(__file__).parents[2]
 SCRIPTS = REPO / "tests" / "scripts"
@@ -138,15 +137,31 @@ def test_without_dot_the_dot_file_is_written_beside_and_graphviz_missing_raised(
     assert "\n" not in message
 
 
-def test_latest_loss_is_the_most_recently_changed_scalar_with_a_grad_fn() -> None:
+def test_the_loss_to_follow_is_the_outermost_scalar_with_a_grad_fn() -> None:
     named = seed_tensors()
     first = capture_step({"var_1": named["var_1"], "var_2": named["var_2"]}, index=0)
     second = capture_step({k: named[k] for k in ("var_1", "var_2", "my_latent_value")}, index=1)
     third = capture_step(named, index=2)
-    assert latest_loss(third) == "loss"
-    assert latest_loss_in([first, second, third], 2) == "loss"
-    assert latest_loss_in([first, second, third], 1) == "my_latent_value"
-    assert latest_loss_in([first, second, third], 0) is None
+    assert loss_to_follow(third) == "loss"  # not my_latent_value, whose graph is inside loss's
+    assert loss_to_follow(second) == "my_latent_value"
+    assert loss_to_follow(first) is None
+
+
+def test_gradstep_export_and_the_apps_x_preselect_the_same_tensor(tmp_path) -> None:
+    """One rule: the CLI's default tensor and the export dialog's preselection agree on every step."""
+    from tests.engine.recorded import lesson_recording
+    from tui.render.graph_files import drawable_step
+    from tui.steps.recording import load_recording
+    from tui.ui.state import default_tensor
+
+    steps = load_recording(lesson_recording("03-sgd-to-15")).steps
+    for index, step in enumerate(steps[:120]):
+        cli = loss_to_follow(step)
+        if cli is None:
+            continue
+        assert default_tensor(step) == cli
+        drawn = drawable_step(steps, index, None)[1]
+        assert drawn == cli, f"step {index}: export draws {drawn}, the app preselects {cli}"
 
 
 def test_a_step_whose_graph_is_gone_falls_back_to_the_last_step_that_has_it() -> None:
@@ -390,16 +405,18 @@ def test_all_steps_spans_a_custom_functions_backward_code(tmp_path: Path) -> Non
 
 def test_export_named_draws_the_live_loss_with_torchviz(tmp_path: Path) -> None:
     """What a live session's export does: torchviz on the paused script's named tensors."""
-    from tui.engine.export_live import export_named
+    from tui.engine.live_export import export_named
 
     named = after_backward()
-    result = export_named(named, ExportRequest(tmp_path / "live.dot", "dot"))
+    result = export_named(named, ExportRequest(tmp_path / "live.dot", "dot", tensor="loss"))
     live = result.paths[0].read_text()
     assert "value 3.0000 | grad -24.0000" in live and "PowBackward0" in live
     recorded = draw_graph(capture_step(named), "loss").dot.source
     assert canonical(statements_of(live)) == canonical(statements_of(recorded))
     with pytest.raises(BadInput, match="no tensor 'nope'"):
         export_named(named, ExportRequest(tmp_path / "x.dot", "dot", tensor="nope"))
+    with pytest.raises(BadInput, match="name the tensor"):
+        export_named(named, ExportRequest(tmp_path / "y.dot", "dot"))
 
 
 def statements_of(source: str) -> list[str]:

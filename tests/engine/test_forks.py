@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.engine.drive import Driver
-from tui.engine.recording import load_recording
+from tui.steps.recording import load_recording
 
 
 def test_recording_a_script_with_dataloader_workers_loads_and_matches_python(script, tmp_path: Path) -> None:

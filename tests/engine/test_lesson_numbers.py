@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import LESSON_IDS
 from tests.engine.drive import grads, values
-from tui.engine.model import Step
 from tui.engine.session import Session
 from tui.lessons import find_lesson
+from tui.steps.model import Step
 
 SLOW = {"05-my-network", "06-linear-regression", "08-challenge"}
 

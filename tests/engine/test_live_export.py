@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine.drive import Driver
-from tui.engine.export import ExportRequest, export_step
 from tui.errors import BadInput
+from tui.render.graph_files import ExportRequest, export_step
 
 pytestmark = pytest.mark.skipif(
     __import__("shutil").which("dot") is None, reason="Graphviz's dot is not installed (apt install graphviz)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from tests.engine.drive import record, write
-from tui.engine.model import Step
+from tui.steps.model import Step
 
 CYCLE = ["forward", "backprop", "optimize", "reset"]
 

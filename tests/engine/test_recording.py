@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.builders import header, tensor_view
-from tui.engine.model import Graph, GraphNode, NodeEvent, Step
-from tui.engine.recording import FORMAT_VERSION, RecordingWriter, load_recording, write_recording
 from tui.errors import RecordingError
+from tui.steps.model import Graph, GraphNode, NodeEvent, Step
+from tui.steps.recording import FORMAT_VERSION, RecordingWriter, load_recording, write_recording
 
 SCHEMA = Path(__file__).parents[2] / "assets" / "recording.schema.json"
 

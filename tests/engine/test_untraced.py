@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.drive import Driver
-from tui.engine.recording import load_recording, write_recording
+from tui.steps.recording import load_recording, write_recording
 
 SCHEMA = Path(__file__).parents[2] / "assets" / "recording.schema.json"
 

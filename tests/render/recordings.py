@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import SCRIPTS
 from tests.engine.recorded import record_steps
-from tui.engine.model import Step
+from tui.steps.model import Step
 
 LESSONS = Path(__file__).parents[2] / "lessons"
 

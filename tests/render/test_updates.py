@@ -8,9 +8,9 @@ import pytest
 
 from tests.render.arithmetic import element, evaluate, width
 from tests.render.recordings import lesson_03, recorded, step_at
-from tui.engine.model import ParamUpdate
 from tui.render.numbers import flat
 from tui.render.updates import update_lines
+from tui.steps.model import ParamUpdate
 
 WRITTEN_OUT = {"SGD", "Adam", "AdamW"}
 

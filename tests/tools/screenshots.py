@@ -18,7 +18,7 @@ SIZES = ((160, 48), (120, 36), (80, 24))
 
 
 async def shoot(recording_path: Path, steps: list[int], out: Path, sizes, theme: str | None, keys: list[str]) -> list[Path]:
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
     from tui.ui.app import GradstepApp
 
     recording = load_recording(recording_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from tests.builders import SEED_SOURCE, header, tensor_view
-from tui.engine.model import (
+from tui.steps.model import (
     ExceptionInfo,
     FrameInfo,
     Graph,
@@ -172,7 +172,7 @@ def raising_steps() -> list[Step]:
 
 
 class FakeRecording:
-    """Stands in for tui.engine.recording.Recording."""
+    """Stands in for tui.steps.recording.Recording."""
 
     def __init__(self, steps: Iterable[Step], source: str = SEED_SOURCE, script: str = "seed_sgd.py") -> None:
         self.header = header(source, script)

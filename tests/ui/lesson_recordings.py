@@ -13,7 +13,7 @@ from tests.engine.recorded import lesson_recording as lesson_file
 @functools.lru_cache(maxsize=None)
 def lesson_recording(lesson_id: str, stop_after: int | None = None):
     """lessons/<lesson_id>.py recorded once per test process (every step, or up to `stop_after`), loaded."""
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
 
     return load_recording(lesson_file(lesson_id, stop_after))
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from tests.ui.conftest import SIZE
 from tests.ui.fakes import SCRIPTS, FakeRecording, raising_steps, screen_text, seed_steps
-from tui.engine.model import ExceptionInfo
+from tui.steps.model import ExceptionInfo
 from tui.ui.app import GradstepApp
 from tui.ui.messages import RunFinished, StepCaptured
 from tui.ui.widgets.graph_tree import GraphTree
@@ -238,7 +238,7 @@ async def test_device_switch_restarts_there_and_returns_to_the_same_step(fake_li
 
 
 async def test_x_opens_the_export_dialog_and_escape_closes_it():
-    from tui.ui.screens.export import ExportScreen
+    from tui.ui.screens.export_dialog import ExportScreen
 
     app = GradstepApp(recording=FakeRecording(seed_steps(1)))
     async with app.run_test(size=SIZE) as pilot:
@@ -275,6 +275,6 @@ async def test_lesson_narrative_follows_the_line_and_m_hides_it():
 
 def line_step(line: int):
     """One line step at `line`, nothing else."""
-    from tui.engine.model import Step
+    from tui.steps.model import Step
 
     return Step(index=0, kind="line", line=line)

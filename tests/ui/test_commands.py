@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.builders import header
 from tests.conftest import REPO
 from tests.ui.conftest import SIZE
-from tests.builders import header
 from tests.ui.fakes import FakeSession, screen_text, seed_steps
 from tui.ui.app import GradstepApp
 
@@ -58,9 +58,8 @@ def test_importing_the_app_leaves_torch_out(tmp_path):
 
 async def test_a_saved_session_replays_the_same_steps(tmp_path, monkeypatch):
     # GIVEN a recording written by ctrl+s from a session
-    from tui.engine.recording import load_recording
-
     from tests.ui.conftest import FakeLive
+    from tui.steps.recording import load_recording
 
     monkeypatch.chdir(tmp_path)
     steps = seed_steps(1)

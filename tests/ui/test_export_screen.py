@@ -10,10 +10,10 @@ import pytest
 from textual.app import App
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from tui.engine.export import ExportRequest, ExportResult
-from tui.engine.model import Graph, GraphNode, Step, TensorView
 from tui.errors import GradstepError
-from tui.ui.screens.export import ExportScreen
+from tui.render.graph_files import ExportRequest, ExportResult
+from tui.steps.model import Graph, GraphNode, Step, TensorView
+from tui.ui.screens.export_dialog import ExportScreen
 
 REAL_WHICH = shutil.which
 needs_dot = pytest.mark.skipif(
@@ -205,7 +205,7 @@ def test_the_dialogs_import_neither_torch_nor_torchviz() -> None:
     import sys
 
     code = (
-        "import sys, tui.ui.screens.export, tui.ui.screens.devices; "
+        "import sys, tui.ui.screens.export_dialog, tui.ui.screens.devices; "
         "print(sorted(name for name in ('torch', 'torchviz') if name in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

@@ -11,7 +11,7 @@ import functools
 from tests.conftest import SCRIPTS
 from tests.engine.recorded import lesson_recording, record_steps
 from tests.ui.fakes import FakeRecording
-from tui.engine.recording import Recording, load_recording
+from tui.steps.recording import Recording, load_recording
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.details import BARS, GAP, HERE, Details
 from tui.ui.widgets.tensor_table import TensorTable

@@ -150,7 +150,7 @@ async def test_q_and_r_ask_only_when_more_than_a_few_steps_would_be_lost():
 
 
 async def test_ctrl_s_asks_for_a_fresh_path_and_warns_before_overwriting(tmp_path, monkeypatch):
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
 
     monkeypatch.chdir(tmp_path)
     live = lesson_live()
@@ -186,7 +186,7 @@ async def test_ctrl_s_asks_for_a_fresh_path_and_warns_before_overwriting(tmp_pat
 async def test_ctrl_s_can_record_the_whole_run_in_the_background(script, tmp_path, monkeypatch):
     from tests.ui.test_live import settle
     from tui.commands.app import live_target
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
 
     monkeypatch.chdir(tmp_path)
     app = GradstepApp(live=live_target(script("seed_sgd.py")))
@@ -226,8 +226,8 @@ async def test_markdown_cells_fold_while_the_narrative_shows_and_unfold_with_m()
 
 
 async def test_a_70_character_line_shows_whole_at_160_columns(tmp_path):
-    from tui.engine.recording import load_recording, write_recording
     from tui.engine.session import Session
+    from tui.steps.recording import load_recording, write_recording
 
     # GIVEN a 100-line script whose last line is 70 characters long
     code_line = "total = " + " + ".join(f"x{index}" for index in range(11))

@@ -8,10 +8,10 @@ from dataclasses import replace
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tests.ui.conftest import SIZE
 from tests.builders import tensor_view
+from tests.ui.conftest import SIZE
 from tests.ui.fakes import FakeRecording, screen_text, seed_steps
-from tui.engine.model import GraphNode
+from tui.steps.model import GraphNode
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.graph_tree import saved_text
 from tui.ui.widgets.phase_bar import PhaseBar

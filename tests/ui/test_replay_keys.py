@@ -25,7 +25,7 @@ def recording_path():
 
 
 def replay_app() -> GradstepApp:
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
 
     return GradstepApp(recording=load_recording(recording_path()))
 
@@ -126,7 +126,7 @@ async def test_end_in_live_goes_to_the_newest_step_without_running():
 
 
 async def test_the_phase_bar_the_export_dialog_and_show_agree_on_one_step():
-    from tui.ui.screens.export import ExportScreen
+    from tui.ui.screens.export_dialog import ExportScreen
 
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from textual.events import MouseScrollDown
 
 from tests.ui.fakes import screen_text
 from tests.ui.lesson_recordings import lesson_recording
-from textual.events import MouseScrollDown
-
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.source_view import CURRENT, SourceView
 
@@ -66,8 +65,8 @@ def long_script(lines: int = 300) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 async def test_a_300_line_script_keeps_its_current_line_in_view(tmp_path, size):
-    from tui.engine.recording import load_recording, write_recording
     from tui.engine.session import Session
+    from tui.steps.recording import load_recording, write_recording
 
     script = tmp_path / "long.py"
     script.write_text(long_script())

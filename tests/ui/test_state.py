@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.builders import tensor_view
 from tests.ui.fakes import seed_steps
-from tui.engine.model import Step, Summary, TensorView
-from tui.formatting import format_number, format_values, grad_text, safe_str, value_text
+from tui.render.formatting import format_number, format_values, grad_text, safe_str, value_text
+from tui.steps.model import Step, Summary, TensorView
 from tui.ui.state import History, changed_fields, default_tensor, phase_entry_test
 
 

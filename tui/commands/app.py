@@ -138,10 +138,8 @@ def run(args: argparse.Namespace) -> int:
 
 def lesson(args: argparse.Namespace) -> int:
     """`gradstep lesson ID`: the debugger on a lesson of the course."""
-    from tui.lessons import find_lesson
+    from tui.lessons import find_lesson, list_lessons
     from tui.ui.app import GradstepApp
-
-    from tui.lessons import list_lessons
 
     found = find_lesson(args.lesson_id)
     target = live_target(
@@ -158,7 +156,7 @@ def lesson(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     """`gradstep replay FILE.gstep`: the same screen on a recording; runs no code."""
-    from tui.engine.recording import load_recording
+    from tui.steps.recording import load_recording
     from tui.ui.app import GradstepApp
 
     recording = load_recording(args.recording)

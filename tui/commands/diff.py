@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tui.engine.diff import Difference, DiffReport, diff_steps
-from tui.engine.model import Step
-from tui.engine.recording import Recording, load_recording
 from tui.errors import EXIT_OK, EXIT_SCRIPT_RAISED, BadInput
+from tui.steps.diff import Difference, DiffReport, diff_steps
+from tui.steps.model import Step
+from tui.steps.recording import Recording, load_recording
 
 # As diff(1): 1 means the inputs differ.
 EXIT_DIFFERENT = EXIT_SCRIPT_RAISED

@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from tui.engine.export import (
+from tui.errors import BadInput
+from tui.render.graph_files import (
     BACKWARD_KINDS,
     ExportRequest,
     ExportResult,
@@ -21,8 +22,7 @@ from tui.engine.export import (
     export_step,
     format_for,
 )
-from tui.engine.model import Step
-from tui.errors import BadInput
+from tui.steps.model import Step
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -90,7 +90,7 @@ def record_steps(script: Path, args: argparse.Namespace) -> list[Step]:
 
 def load_steps(source: Path, args: argparse.Namespace) -> Sequence[Step]:
     if is_recording(source):
-        from tui.engine.recording import load_recording
+        from tui.steps.recording import load_recording
 
         return load_recording(source).steps
     return record_steps(source, args)

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from tui.engine.model import Step
-from tui.engine.recording import RecordingWriter
 from tui.errors import EXIT_OK, EXIT_SCRIPT_RAISED, BadInput
+from tui.steps.model import Step
+from tui.steps.recording import RecordingWriter
 
 
 def resolve_script(name: str) -> Path:
@@ -49,7 +49,8 @@ class Progress:
         if self._stream.isatty():
             # Rich is imported only for the interactive progress bar.
             from rich.console import Console
-            from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
+            from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._live = RichProgress(
                 SpinnerColumn(),

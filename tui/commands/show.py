@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 
-from tui.engine.model import Step
-from tui.engine.recording import Recording, load_recording
-from tui.engine.showjson import output_until, state_json, timeline_json
 from tui.errors import BadInput
-from tui.formatting import grad_text, shape_text, value_text
 from tui.render.events import step_event_lines
+from tui.render.formatting import grad_text, shape_text, value_text
+from tui.render.showjson import output_until, state_json, timeline_json
+from tui.steps.model import Step
+from tui.steps.recording import Recording, load_recording
 
 
 def _pick(recording: Recording, step: int | None) -> int:

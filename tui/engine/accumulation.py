@@ -11,8 +11,8 @@ import weakref
 
 import torch  # counts are kept per live tensor
 
-from tui.engine.model import TensorView
-from tui.engine.snapshot import is_all_zero
+from tui.steps.model import TensorView
+from tui.steps.phases import is_all_zero
 
 
 class Accumulation:

@@ -24,7 +24,6 @@ import torch  # the default device is set for the script's thread
 from tui.engine import output
 from tui.engine.tracer import begin_untraced_imports, end_untraced_imports
 
-
 _lock = threading.Lock()
 _runs = 0
 _original: tuple[list[str], types.ModuleType | None, str, list[str]] = ([], None, "", [])

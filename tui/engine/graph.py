@@ -17,9 +17,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import torch  # this module walks live autograd nodes of the running script
 
-from tui.engine.model import Graph, GraphNode, TensorView
+from tui.steps.model import SAVED_PREFIX, Graph, GraphNode, TensorView
 
-SAVED_PREFIX = "_saved_"
 # A graph that grows with every iteration (`total = total + loss`) would make each step
 # slower than the last; past this many nodes the capture keeps the nodes nearest the roots.
 MAX_NODES = 2000

@@ -24,8 +24,9 @@ import torch  # this module patches torch for the duration of a run
 
 from tui.engine.accumulation import Accumulation
 from tui.engine.graph import GraphCapture, walk
-from tui.engine.model import Graph, NodeEvent, ParamUpdate, ResetEvent, TensorView
-from tui.engine.snapshot import ViewMaker, hyperparameters, is_zero_tensor, param_name, readable_grad
+from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad
+from tui.steps.model import Graph, NodeEvent, ParamUpdate, ResetEvent, TensorView
+from tui.steps.phases import is_zero_tensor
 
 
 class Host(Protocol):

@@ -18,16 +18,16 @@ from typing import Any, Callable, Mapping, Sequence
 import torch  # the script's tensors are read here, in the thread that runs it
 
 from tui.engine import output
+from tui.engine.accumulation import Accumulation
+from tui.engine.environment import script_environment
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
-from tui.engine.model import ExceptionInfo, FrameInfo, Graph, Step, TensorView
-from tui.engine.phases import changes, event_phase, line_phase
-from tui.engine.accumulation import Accumulation
 from tui.engine.probes import Probes
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
-from tui.engine.environment import script_environment
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
+from tui.steps.model import ExceptionInfo, FrameInfo, Graph, Step, TensorView
+from tui.steps.phases import changes, event_phase, line_phase
 
 
 class CallbackFailed(BaseException):

@@ -32,13 +32,13 @@ import torch  # the session runs PyTorch scripts; the UI only ever sees its Step
 from tui import __version__
 from tui.engine.devices import resolve_device
 from tui.engine.loops import LoopCounters, LoopTable, instrument
-from tui.engine.model import ExceptionInfo, Header, Step
-from tui.engine.recording import FORMAT_VERSION
-from tui.engine.runner import RunSpec, Runner
+from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.model import ExceptionInfo, Header, Step
+from tui.steps.recording import FORMAT_VERSION
 
 if TYPE_CHECKING:
-    from tui.engine.export import ExportRequest, ExportResult
+    from tui.render.graph_files import ExportRequest, ExportResult
 
 # How long a live export may take before the caller gives up (a 200-layer graph draws in well under 1 s).
 EXPORT_TIMEOUT_S = 60.0
@@ -206,7 +206,7 @@ class Session:
 
     def _serve_export(self, request: ExportRequest, future: concurrent.futures.Future[ExportResult]) -> None:
         """In the script's thread, while paused: draw the live tensors with torchviz."""
-        from tui.engine.export_live import export_named  # deferred: torchviz only when exporting
+        from tui.engine.live_export import export_named  # deferred: torchviz only when exporting
 
         runner = self._runner
         self._condition.release()  # drawing takes time: commands may queue meanwhile

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import torch  # this module reads live tensors of the running script
 
-from tui.engine.model import Summary, TensorView, Values
+from tui.steps.model import Summary, TensorView, Values
 
 MAX_FULL_ELEMENTS = 256
 SUMMARY_FIRST = 8
@@ -105,26 +105,6 @@ def readable_grad(tensor: torch.Tensor) -> torch.Tensor | None:
     except Exception:
         pass
     return None
-
-
-def is_all_zero(view: TensorView) -> bool:
-    """Whether a view's .grad holds only zeros."""
-    if view.grad_summary is not None:
-        return view.grad_summary.zeros == view.grad_summary.numel
-    return _all_zero(view.grad)
-
-
-def is_zero_tensor(view: TensorView) -> bool:
-    """Whether a view's values are all zeros."""
-    if view.summary is not None:
-        return view.summary.zeros == view.summary.numel
-    return _all_zero(view.value)
-
-
-def _all_zero(values: Any) -> bool:
-    if isinstance(values, tuple):
-        return all(_all_zero(item) for item in values)
-    return values == 0
 
 
 @dataclass

@@ -22,7 +22,6 @@ from types import CodeType, FrameType
 from typing import Any, Callable, Mapping
 
 
-
 def _untrace_forked_child() -> None:
     """A process forked from a traced script (a DataLoader worker) runs untraced.
 

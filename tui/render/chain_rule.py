@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from tui.engine.model import Graph, GraphNode, NodeEvent, TensorView
-from tui.formatting import shape_text
+from tui.render.formatting import shape_text
 from tui.render.numbers import (
     SPELLED,
     close,
@@ -27,6 +26,7 @@ from tui.render.numbers import (
     values_text,
     view_number,
 )
+from tui.steps.model import Graph, GraphNode, NodeEvent, TensorView
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from tui.engine.model import Graph, NodeEvent, ResetEvent, Step, TensorView
 from tui.render.chain_rule import edge_grads, tensor_names
 from tui.render.numbers import view_number
+from tui.steps.model import Graph, NodeEvent, ResetEvent, Step, TensorView
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
-from tui.engine.model import TensorView
-from tui.formatting import format_number, format_summary, shape_text
+from tui.render.formatting import format_number, format_summary, shape_text
+from tui.steps.model import TensorView
 
 # A tensor is spelled out in an arithmetic line up to this many elements; past it, shape and mean.
 SPELLED = 6

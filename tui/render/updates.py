@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
-from tui.engine.model import ParamUpdate, Step, TensorView
-from tui.formatting import format_number, format_summary, shape_text
+from tui.render.formatting import format_number, format_summary, shape_text
 from tui.render.numbers import SPELLED, close, flat, hyper_number, is_number
+from tui.steps.model import ParamUpdate, Step, TensorView
 
 # Settings of a param group that say how torch runs the step, not what it computes.
 _MECHANICS = {"foreach", "fused", "capturable", "differentiable", "decoupled_weight_decay", "initial_lr"}
@@ -106,7 +106,7 @@ def hyper_text(update: ParamUpdate) -> str:
 
 def plain_lines(update: ParamUpdate) -> list[str]:
     """Before, grad and after, and the hyperparameters: for optimizers without a written rule."""
-    from tui.formatting import value_text  # the one short wording of a value
+    from tui.render.formatting import value_text  # the one short wording of a value
 
     grad = "None" if update.grad is None else value_text(update.grad)
     lines = [f"{update.param}: {value_text(update.before)} → {value_text(update.after)}", f"  grad {grad}"]

@@ -16,15 +16,15 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.timer import Timer
 
-from tui.engine.model import Header, Step
 from tui.render.events import pass_events
+from tui.steps.model import Header, Step
 from tui.ui.control import RunControl
-from tui.ui.dialogs import DevicesFailed, DevicesListed, list_devices_in_background, open_device_picker, open_export
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
 from tui.ui.narration import Narration
 from tui.ui.navigation import KEY_BINDINGS, NavigationActions, key_commands, key_help
+from tui.ui.openers import DevicesFailed, DevicesListed, list_devices_in_background, open_device_picker, open_export
 from tui.ui.saving import RecordingSaved, RecordProgress, SaveFailed, start_save, start_whole_run
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.help import HelpScreen
@@ -35,7 +35,6 @@ from tui.ui.state import History, default_tensor
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
 from tui.ui.widgets.source_view import SourceView
 from tui.ui.widgets.tensor_table import TensorTable
-
 
 # A command the engine answers within this long never shows "running…" first.
 RUNNING_DELAY_S = 0.1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from tui.engine.model import Header, Step
+from tui.steps.model import Header, Step
 
 
 class StepSource(Protocol):

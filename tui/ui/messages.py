@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.engine.model import Header, Step
+from tui.steps.model import Header, Step
 
 
 class SessionStarted(Message):

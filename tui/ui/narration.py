@@ -2,42 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from tui.steps.cells import Cell, has_markdown_cells, narrative_at, parse_cells
 from tui.ui.widgets.source_view import Fold
-
-MARKDOWN_MARKER = "# %% [markdown]"
 
 
 class Narration:
     """Parses a script's cells once and answers `at(line)` from a cache."""
 
     def __init__(self, source: str) -> None:
-        self.cells: tuple[Any, ...] = ()
-        self._narrative_at = None
+        self.cells: tuple[Cell, ...] = ()
         self._cache: dict[int | None, str | None] = {}
-        if MARKDOWN_MARKER not in source:
-            return
-        try:
-            from tui.lessons import narrative_at, parse_cells
-        except ImportError:  # lessons support not installed: the debugger works without it
+        if not has_markdown_cells(source):  # `# %% [markdown]` or `# %% [md]`, as the lesson index reads them
             return
         try:
             self.cells = tuple(parse_cells(source))
         except Exception:  # a malformed lesson still steps; it just has no narrative
             self.cells = ()
-        self._narrative_at = narrative_at
 
     @property
     def available(self) -> bool:
         """True when the script has at least one markdown cell."""
-        return any(getattr(cell, "kind", None) == "markdown" for cell in self.cells)
+        return any(cell.kind == "markdown" for cell in self.cells)
 
     def folds(self) -> tuple[Fold, ...]:
         """Each markdown cell as one source row: its lines and its first line of text."""
         folds = []
         for cell in self.cells:
-            if getattr(cell, "kind", None) != "markdown":
+            if cell.kind != "markdown":
                 continue
             first = next((line.strip() for line in cell.text.splitlines() if line.strip()), "")
             label = first.lstrip("#").strip() or "narrative"
@@ -46,11 +37,11 @@ class Narration:
 
     def at(self, line: int | None) -> str | None:
         """Markdown for the cell around `line`, or None."""
-        if not self.available or self._narrative_at is None or line is None:
+        if not self.available or line is None:
             return None
         if line not in self._cache:
             try:
-                self._cache[line] = self._narrative_at(self.cells, line)
+                self._cache[line] = narrative_at(self.cells, line)
             except Exception:  # narrative is an aid; never let it break stepping
                 self._cache[line] = None
         return self._cache[line]

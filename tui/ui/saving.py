@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.engine.model import Header, Step
+from tui.steps.model import Header, Step
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -64,7 +64,7 @@ def start_save(app: App, header: Header, steps: tuple[Step, ...], breakpoints: t
     header = replace(header, breakpoints=breakpoints)
 
     def write() -> None:
-        from tui.engine.recording import write_recording  # plain data, no torch
+        from tui.steps.recording import write_recording  # plain data, no torch
 
         partial = _partial(path)
         try:

@@ -22,8 +22,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Sequence
 
-from tui.engine.model import Step, TensorView
-from tui.formatting import scalar_of
+from tui.render.formatting import scalar_of
+from tui.steps.model import Step, TensorView
 
 # The per-step sparklines sample at most about this many steps across the history.
 SPARK_POINTS = 240

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from tui.engine.model import Graph, Step, TensorView
+from tui.steps.model import Graph, Step, TensorView
+from tui.steps.queries import END_KINDS, loss_to_follow, reachable
 from tui.ui.series import Series, SeriesCache
 
-END_KINDS = ("end", "exception", "limit")
 # Sub-steps of one backward() / optimizer.step() / zero_grad() call, recorded after its line step.
 EVENT_KINDS = ("backward", "accumulate", "optimizer", "reset")
 # The output pane keeps the tail of the script's output.
@@ -223,42 +223,9 @@ def step_out_test(start: Step, line: Step | None = None) -> StepTest:
     return lambda step, _previous: step.depth < start.depth or step.kind in END_KINDS
 
 
-def reachable(graph: Graph, start: int) -> set[int]:
-    """Ids of the nodes reachable from `start` (itself included)."""
-    seen: set[int] = set()
-    stack = [start]
-    by_id = {node.id: node for node in graph.nodes}
-    while stack:
-        node_id = stack.pop()
-        if node_id in seen:
-            continue
-        seen.add(node_id)
-        node = by_id.get(node_id)
-        if node is not None:
-            stack.extend(node.next)
-    return seen
-
-
 def default_tensor(step: Step) -> str | None:
-    """The tensor a learner most likely wants: the latest scalar with a grad_fn (the loss).
-
-    Among 0-d tensors with a grad_fn, prefer one whose graph is not part of
-    another's (loss over my_latent_value); among those, the last defined.
-    """
-    candidates = [name for name, view in step.tensors.items() if view.grad_fn and view.numel == 1]
-    if not candidates:
-        return next(iter(step.tensors), None)
-    graph = step.graph
-    if graph is None or len(candidates) == 1:
-        return candidates[-1]
-    roots = {name: graph.root_of(name) for name in candidates}
-    inner: set[int] = set()
-    for name in candidates:
-        root = roots[name]
-        if root is not None:
-            inner |= reachable(graph, root) - {root}
-    tops = [name for name in candidates if roots[name] is None or roots[name] not in inner]
-    return (tops or candidates)[-1]
+    """The tensor the panes follow until the learner picks one: the loss, else the first tensor."""
+    return loss_to_follow(step) or next(iter(step.tensors), None)
 
 
 def changed_fields(view: TensorView, before: TensorView | None) -> frozenset[str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from textual.app import ComposeResult
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Label
 
-from tui.engine.model import NodeEvent, Step
 from tui.render.events import received_from
+from tui.steps.model import NodeEvent, Step
 from tui.ui.state import Series
 from tui.ui.widgets.details import Details
 from tui.ui.widgets.footer import FittedFooter

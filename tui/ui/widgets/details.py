@@ -15,10 +15,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 
-from tui.engine.model import Graph, NodeEvent, Step, TensorView
-from tui.formatting import format_number, grad_text, shape_text, value_text
 from tui.render.events import node_words, reset_lines, tensor_grad, update_lines
+from tui.render.formatting import format_number, grad_text, shape_text, value_text
 from tui.render.numbers import view_number
+from tui.steps.model import Graph, NodeEvent, Step, TensorView
 from tui.ui.series import Curve, Series
 from tui.ui.widgets.text_pane import TextPane
 

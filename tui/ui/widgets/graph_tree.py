@@ -17,10 +17,11 @@ from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 
-from tui.engine.model import Graph, GraphNode, NodeEvent, Step, TensorView
-from tui.formatting import clip, format_number, format_values, shape_text
 from tui.render.events import done_text, node_words
-from tui.ui.state import default_tensor, reachable
+from tui.render.formatting import clip, format_number, format_values, shape_text
+from tui.steps.model import Graph, GraphNode, NodeEvent, Step, TensorView
+from tui.steps.queries import reachable
+from tui.ui.state import default_tensor
 from tui.ui.widgets.styles_cache import CachedRows
 
 # A 600-line tree is drawn in full; past this the tree says how many nodes it left out.

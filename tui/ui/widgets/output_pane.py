@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from tui.engine.model import ExceptionInfo, Step
+from tui.steps.model import ExceptionInfo, Step
+from tui.steps.queries import END_KINDS
 from tui.ui.widgets.text_pane import TextPane
 
 
@@ -41,7 +42,7 @@ class OutputPane(TextPane):
 
     def show(self, output: str, step: Step | None) -> None:
         """Draw the output and, at an exception or the end, how the run ended."""
-        ending = step if step is not None and step.kind in ("exception", "end", "limit") else None
+        ending = step if step is not None and step.kind in END_KINDS else None
         if self._shown is not None and self._shown[0] == output and self._shown[1] is ending:
             return
         self._shown = (output, ending)

@@ -8,11 +8,11 @@ focused, by the arrow and page keys.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import events
 from textual.binding import Binding

@@ -24,8 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.engine.model import Step, TensorView
-from tui.formatting import grad_text, shape_text, value_text
+from tui.render.formatting import grad_text, shape_text, value_text
+from tui.steps.model import Step, TensorView
 from tui.ui.state import changed_fields
 from tui.ui.widgets.styles_cache import CachedStyles
 

@@ -16,6 +16,8 @@ from typing import Any, Mapping, Union
 # a stretch a live continue ran at native speed without recording its steps (its
 # message says which lines and iterations); the step it stopped at follows it.
 KINDS = ("line", "backward", "accumulate", "optimizer", "reset", "untraced", "exception", "limit", "end")
+# torch names a node's saved tensors `_saved_<name>`; the recording keeps that prefix.
+SAVED_PREFIX = "_saved_"
 # The three moves of a training loop, plus the forward pass that feeds them.
 PHASES = ("forward", "backprop", "optimize", "reset")
 

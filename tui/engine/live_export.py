@@ -2,7 +2,7 @@
 
 Only a live session calls this, from the thread that owns the script's tensors
 (the script is paused there), so torch is already loaded; it is imported inside
-the functions all the same, to keep tui.engine.export torch-free.
+the functions all the same, to keep tui.render.graph_files torch-free.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from typing import Any, Callable, Iterator, Mapping
 
 import graphviz
 
-from tui.engine.dotgraph import add_values, statements
-from tui.engine.export import ExportRequest, ExportResult, write_graph
-from tui.engine.model import TensorView
 from tui.errors import BadInput, GradstepError
-
-SAVED_PREFIX = "_saved_"
+from tui.render.dotgraph import add_values, statements
+from tui.render.graph_files import ExportRequest, ExportResult, write_graph
+from tui.steps.model import SAVED_PREFIX, TensorView
 
 
 class SavedTensorsFreed(GradstepError):
@@ -156,12 +154,10 @@ def export_named(named: Mapping[str, Any], request: ExportRequest) -> ExportResu
     import torch  # deferred: see the module docstring
 
     tensors = {name: value for name, value in named.items() if torch.is_tensor(value)}
+    # The caller names the tensor (the app preselects tui.steps.queries.loss_to_follow of the step).
     name = request.tensor
-    if name is None:
-        losses = [key for key, value in tensors.items() if value.grad_fn is not None and value.numel() == 1]
-        name = losses[-1] if losses else None
     if name is None or name not in tensors:
-        raise BadInput(f"no tensor {name!r} to draw here" if name else "no tensor with a grad_fn to draw here")
+        raise BadInput(f"no tensor {name!r} to draw here" if name else "name the tensor to draw")
     return export_live(tensors[name], tensors, request)
 
 

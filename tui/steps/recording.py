@@ -7,7 +7,7 @@ Line 1 is the header. Then, in order:
                                                since the previous step, `drop` the names that went away
   {"t": "end", "steps": N}                     the trailer: its absence means the file is truncated
 `assets/recording.schema.json` describes each line. Loading never executes anything: it parses
-JSON and builds the plain dataclasses of tui.engine.model. This module never imports torch.
+JSON and builds the plain dataclasses of tui.steps.model. This module never imports torch.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, Iterable, Iterator
 
-from tui.engine.model import Graph, Header, Step, TensorView
 from tui.errors import BadInput, RecordingError
+from tui.steps.model import Graph, Header, Step, TensorView
 
 FORMAT_NAME = "gradstep-recording"
 FORMAT_VERSION = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from tui.engine.model import Summary, TensorView, Values
+from tui.steps.model import Summary, TensorView, Values
 
 # A cell in the tensor table never grows past this; the details pane shows the rest.
 CELL_CHARS = 30

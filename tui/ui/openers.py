@@ -39,7 +39,7 @@ def live_export_hook(app: GradstepApp) -> Callable[[Any], Any] | None:
 
 def open_export(app: GradstepApp) -> None:
     """Push the export dialog for the current step and the selected tensor."""
-    from tui.ui.screens.export import ExportScreen  # pulls in graphviz: only when x is pressed
+    from tui.ui.screens.export_dialog import ExportScreen  # pulls in graphviz: only when x is pressed
 
     step = app.history.step
     if step is None:

@@ -14,9 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from tui.engine.export import FORMATS, INSTALL_HINT, ExportRequest, ExportResult, export_step, latest_loss
-from tui.engine.model import Step
 from tui.errors import GradstepError, GraphvizMissing
+from tui.render.graph_files import FORMATS, INSTALL_HINT, ExportRequest, ExportResult, export_step
+from tui.steps.model import Step
+from tui.steps.queries import loss_to_follow
 
 # What the app passes to export from live tensors (torchviz.make_dot) rather than from the step's data.
 LiveExport = Callable[[ExportRequest], ExportResult]
@@ -120,7 +121,7 @@ class ExportScreen(ModalScreen[str | None]):
         self.script_name = script_name
         self.live_export = live_export
         self.tensors = drawable_tensors(step)
-        fallback = latest_loss(step) or (self.tensors[0] if self.tensors else None)
+        fallback = loss_to_follow(step) or (self.tensors[0] if self.tensors else None)
         self.default_tensor = default_tensor if default_tensor in self.tensors else fallback
         self.has_dot = shutil.which("dot") is not None
         self.format = "svg" if self.has_dot else "dot"

@@ -21,10 +21,9 @@ backward has run through yet is the latest; else the last backward / optimizer.s
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
-from tui.engine.model import TensorView
-from tui.engine.snapshot import is_all_zero
+from tui.steps.model import TensorView
 
 EVENT_PHASES = {
     "backward": "backprop",
@@ -102,3 +101,23 @@ def line_phase(
 def event_phase(kind: str, previous_phase: str | None) -> str | None:
     """The phase of a step by its kind (line-like kinds inherit)."""
     return EVENT_PHASES.get(kind, previous_phase)
+
+
+def is_all_zero(view: TensorView) -> bool:
+    """Whether a view's .grad holds only zeros."""
+    if view.grad_summary is not None:
+        return view.grad_summary.zeros == view.grad_summary.numel
+    return _all_zero(view.grad)
+
+
+def is_zero_tensor(view: TensorView) -> bool:
+    """Whether a view's values are all zeros."""
+    if view.summary is not None:
+        return view.summary.zeros == view.summary.numel
+    return _all_zero(view.value)
+
+
+def _all_zero(values: Any) -> bool:
+    if isinstance(values, tuple):
+        return all(_all_zero(item) for item in values)
+    return values == 0

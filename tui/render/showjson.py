@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from tui.engine.model import Step, TensorView, thaw_values
 from tui.render.events import step_event_lines
+from tui.steps.model import Step, TensorView, thaw_values
 
 
 def tensor_json(view: TensorView) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tui.engine.model import Step, Summary, TensorView
+from tui.steps.model import Step, Summary, TensorView
 
 # Summary fields compared as numbers with the tolerance, and as exact counts.
 SUMMARY_STATS = ("min", "max", "mean", "std")

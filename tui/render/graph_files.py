@@ -14,11 +14,12 @@ from typing import Sequence
 
 import graphviz
 
-from tui.engine.drawing import Drawing, draw_graph, names_text
-from tui.engine.model import Step, TensorView
 from tui.errors import BadInput, GradstepError, GraphvizMissing
+from tui.render.drawing import Drawing, draw_graph, names_text
+from tui.steps.model import Step, TensorView
+from tui.steps.queries import loss_to_follow
 
-__all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.engine.drawing
+__all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.render.drawing
 
 FORMATS = ("svg", "png", "pdf", "dot")
 BACKWARD_KINDS = ("backward", "accumulate")
@@ -66,43 +67,10 @@ def format_for(output: Path, requested: str | None) -> str:
     return suffix
 
 
-def _is_loss(view: TensorView) -> bool:
-    return view.grad_fn is not None and view.numel == 1
-
-
-def latest_loss(step: Step) -> str | None:
-    """The step's latest loss: the last scalar with a grad_fn, preferring those whose graph was recorded."""
-    names = [name for name, view in step.tensors.items() if _is_loss(view)]
-    rooted = [name for name in names if step.graph is not None and step.graph.root_of(name) is not None]
-    pool = rooted or names
-    return pool[-1] if pool else None
-
-
-def latest_loss_in(steps: Sequence[Step], index: int) -> str | None:
-    """The most recently changed scalar with a grad_fn at steps[index] (ties: the later name)."""
-    current = steps[index]
-    names = [name for name, view in current.tensors.items() if _is_loss(view)]
-    rooted = [name for name in names if current.graph is not None and current.graph.root_of(name) is not None]
-    pool = rooted or names
-    if not pool:
-        return None
-    changed = dict.fromkeys(pool, -1)
-    previous: dict[str, TensorView | None] = dict.fromkeys(pool)
-    for step in steps[: index + 1]:
-        for name in pool:
-            view = step.tensors.get(name)
-            before = previous[name]
-            if view is not before and view != before:
-                changed[name] = step.index
-            previous[name] = view
-    order = {name: position for position, name in enumerate(current.tensors)}
-    return max(pool, key=lambda name: (changed[name], order[name]))
-
-
 def drawable_step(steps: Sequence[Step], index: int, tensor: str | None) -> tuple[Step, str, list[str]]:
     """The step to draw for steps[index] and the tensor: falls back to the last step still holding its graph."""
     step = steps[index]
-    name = tensor or latest_loss_in(steps, index)
+    name = tensor or loss_to_follow(steps[index])
     if name is None:
         raise BadInput(
             f"step {index} has no scalar tensor with a grad_fn (no forward pass has run yet?): "
@@ -184,7 +152,7 @@ def numbered(output: Path, number: int) -> Path:
 
 def export_step(step: Step, request: ExportRequest) -> ExportResult:
     """Draw one step's graph from its recorded data and write it (the app's export of any step)."""
-    tensor = request.tensor or latest_loss(step)
+    tensor = request.tensor or loss_to_follow(step)
     if tensor is None:
         raise BadInput(f"step {step.index} has no tensor with a grad_fn to draw: choose a tensor")
     drawing = draw_graph(
@@ -203,7 +171,7 @@ def export_backward_pass(steps: Sequence[Step], index: int | None, request: Expo
         first = sub_steps[0].node.node_id if sub_steps[0].node is not None else None
         graph = sub_steps[0].graph or (steps[before].graph if before >= 0 else None)
         roots = [name for name, node_id in (graph.roots if graph else ()) if node_id == first]
-        guess = latest_loss_in(steps, max(before, 0))
+        guess = loss_to_follow(steps[max(before, 0)])
         tensor = guess if guess in roots or not roots else roots[-1]
     if tensor is None:
         raise BadInput("cannot tell which tensor this backward pass started from: name it with --tensor")

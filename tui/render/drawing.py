@@ -3,8 +3,8 @@
 A recording holds the graph's structure and values, so a picture of any step
 (earlier steps reached by time travel, replays, recordings) is drawn here,
 statement for statement in make_dot's order and styles. Live sessions draw with
-torchviz itself (tui.engine.export_live); both then go through the same value and
-highlight passes (tui.engine.dotgraph), so the two pictures of one step are the
+torchviz itself (tui.engine.live_export); both then go through the same value and
+highlight passes (tui.render.dotgraph), so the two pictures of one step are the
 same. No torch here.
 """
 
@@ -15,9 +15,9 @@ from typing import Iterator
 
 import graphviz
 
-from tui.engine.dotgraph import add_highlight, add_values
-from tui.engine.model import Graph, GraphNode, Step, TensorView
 from tui.errors import BadInput
+from tui.render.dotgraph import add_highlight, add_values
+from tui.steps.model import SAVED_PREFIX, Graph, GraphNode, Step, TensorView
 
 # torchviz/dot.py make_dot: its node and graph attributes, colours and attribute-table width.
 NODE_ATTR = {
@@ -33,7 +33,6 @@ ROOT_FILL, LEAF_FILL, SAVED_FILL = "darkolivegreen1", "lightblue", "orange"
 MAX_ATTR_CHARS = 50
 # Custom autograd.Function nodes keep ctx.saved_tensors under this key (`saved_tensors[i]`).
 CUSTOM_SAVED = "saved_tensors"
-SAVED_PREFIX = "_saved_"
 
 
 @dataclass

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from tui.engine.model import Graph, NodeEvent, TensorView
 from tui.render.events import node_words
-from tui.formatting import format_number, format_values
+from tui.render.formatting import format_number, format_values
+from tui.steps.model import Graph, NodeEvent, TensorView
 
 # Values kept in a label in full up to this many elements; bigger tensors get a summary line.
 LABEL_ELEMENTS = 6
