@@ -85,6 +85,68 @@ def in_process_record(script: Path, output: Path) -> float:
     return time.perf_counter() - start
 
 
+def pipe_cost(script, repeat: int):
+    """Per-step cost of the child's stream: encode, write to a pipe, read, decode (engine's steps, torch loaded).
+
+    Returns (microseconds per step, steps, bytes per step) and the round trip of one step command
+    through a live ChildSession (microseconds, median over the script's steps).
+    """
+    import json
+    import os
+    import threading
+
+    from tui.engine.client import ChildSession
+    from tui.engine.session import Session
+    from tui.steps.lines import StepDecoder, StepEncoder, dumps
+
+    steps: list = []
+    Session(script, on_step=steps.append, mode="record").run()
+    per_step = []
+    size = 0
+    for _ in range(repeat):
+        read_fd, write_fd = os.pipe()
+        decoded: list = []
+
+        def reader() -> None:
+            decoder = StepDecoder()
+            with open(read_fd, "rb", buffering=1 << 16) as file:
+                for line in file:
+                    step = decoder.decode(json.loads(line))
+                    if step is not None:
+                        decoded.append(step)
+
+        thread = threading.Thread(target=reader)
+        started = time.perf_counter()
+        thread.start()
+        encoder = StepEncoder()
+        with open(write_fd, "wb", buffering=1 << 16) as out:
+            for step in steps:
+                data = b"".join(dumps(record).encode() + b"\n" for record in encoder.encode(step))
+                size += len(data)
+                out.write(data)
+                out.flush()
+        thread.join()
+        per_step.append((time.perf_counter() - started) / len(steps) * 1e6)
+        assert len(decoded) == len(steps)
+    # A command's round trip through the child: step_into, and the step back.
+    got: list = []
+    session = ChildSession(script, on_step=got.append)
+    while not got:
+        time.sleep(0.005)
+    trips = []
+    while True:
+        count = len(got)
+        started = time.perf_counter()
+        session.step_into()
+        while len(got) == count and session.result is None:
+            time.sleep(0.0002)
+        if session.result is not None:
+            break
+        trips.append((time.perf_counter() - started) * 1e6)
+    session.stop()
+    return statistics.median(per_step), len(steps), size / repeat / len(steps), statistics.median(trips), len(trips)
+
+
 def _header(script: Path):  # noqa: ANN202 - a Header, built the way the session builds it
     from tui.engine.session import Session
 
@@ -148,6 +210,10 @@ def main() -> None:
         f"median {statistics.median(engine) / statistics.median(plain):.3f}x  min {min(engine) / min(plain):.3f}x"
     )
     print(f"{'seed_sgd.py: recording size':<44} {size / 1024:>7.1f} KiB")
+    stream_us, count, line_bytes, trip_us, trips = pipe_cost(SCRIPTS / "seed_sgd.py", args.repeat)
+    print(f"{'seed_sgd.py: child pipe, per step':<44} {stream_us:>8.1f} us  ({count} steps, {line_bytes:.0f} B a step: "
+          "encode + pipe + decode)")
+    print(f"{'seed_sgd.py: step_into round trip (child)':<44} {trip_us:>8.1f} us  (median of {trips})")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import queue
 import time
 from pathlib import Path
 
-from tui.engine.session import RunResult, Session
+from tui.engine.session import Session
 from tui.steps.model import Step
+from tui.steps.runs import RunResult
 
 WAIT = 30.0  # seconds a test waits for a step before failing (the machine may be busy)
 

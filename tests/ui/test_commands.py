@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.builders import header
 from tests.conftest import REPO
 from tests.ui.conftest import SIZE
 from tests.ui.fakes import FakeSession, screen_text, seed_steps
@@ -46,14 +45,6 @@ def test_unknown_lesson_is_one_line_and_exit_2(tmp_path):
     assert_one_line_error(gradstep("lesson", "99", cwd=tmp_path), "lesson '99'")
 
 
-def test_importing_the_app_leaves_torch_out(tmp_path):
-    code = (
-        "import sys; import tui.ui.app, tui.commands.app, tui.ui.screens.main; "
-        "print('torch' in sys.modules, 'tui.engine.session' in sys.modules)"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert result.stdout.split() == ["False", "False"], result.stderr
 
 
 async def test_a_saved_session_replays_the_same_steps(tmp_path, monkeypatch):

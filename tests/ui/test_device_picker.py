@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.widgets import OptionList
 
-from tui.engine.devices import DeviceInfo
+from tui.steps.runs import DeviceInfo
 from tui.ui.screens.devices import DevicePickerScreen
 
 DEVICES = [

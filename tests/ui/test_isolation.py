@@ -23,12 +23,6 @@ from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")
 
-from tui.commands import app as _commands_app  # noqa: E402
-
-if not hasattr(_commands_app, "list_devices"):  # TEMPORARY: remove once the app starts ChildSession
-    pytest.skip("the app still runs the script in a thread (child-process integration pending)",
-                allow_module_level=True)
-
 REPO = Path(__file__).resolve().parents[2]
 
 LOOP = """\

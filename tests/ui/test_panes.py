@@ -145,7 +145,8 @@ async def test_a_quick_engine_answer_is_painted_without_a_running_flash(fake_liv
 
 
 async def test_the_device_list_is_asked_for_off_the_ui_thread(fake_live, monkeypatch):
-    from tui.engine import devices
+    import dataclasses
+
     from tui.engine.devices import DeviceInfo
     from tui.ui.screens.devices import DevicePickerScreen
 
@@ -155,7 +156,8 @@ async def test_the_device_list_is_asked_for_off_the_ui_thread(fake_live, monkeyp
         asked_on.append(threading.current_thread())
         return [DeviceInfo("cpu", True, None, "x86_64"), DeviceInfo("mps", False, "MPS (Apple Metal) needs a Mac", None)]
 
-    monkeypatch.setattr(devices, "list_devices", list_devices)
+    # The app asks the LiveTarget's lister (tui.commands.app's asks a child process: no torch in the app).
+    fake_live.app.live_target = dataclasses.replace(fake_live.app.live_target, list_devices=list_devices)
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         await fake_live.emit(pilot, seed_steps(1)[0])

@@ -121,7 +121,8 @@ def test_the_starter_restarts_a_script_that_chdirs(chdir_script, tmp_path):
         wait_for(lambda: steps)
         first.resume()
         wait_for(lambda: steps[-1].line == 4)
-        assert Path.cwd().resolve() == (tmp_path / "project").resolve()
+        # the script's os.chdir stays in its child process: this one has not moved
+        assert Path.cwd().resolve() == (tmp_path / "start").resolve()
         # WHEN it is started again (a restart) while the cwd is the script's folder
         second = target.start_session(lambda step: None, lambda result: None, (), None)
         try:

@@ -9,8 +9,6 @@ imports torch at module level: replay must work without it.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -46,16 +44,24 @@ def check_compiles(source: str, path: Path) -> None:
 
 
 def check_device(device: str | None) -> None:
-    """An unavailable device is bad input (exit 2), found before the app opens."""
+    """An unavailable device is bad input (exit 2), found before the app opens (asked of a child: no torch here)."""
     if device is None or device == "cpu":
         return
-    from tui.engine.devices import resolve_device  # imports torch; only when a device is asked for
+    from tui.engine.client import check_device as ask_child
 
-    resolve_device(device)
+    ask_child(device)
+
+
+def list_devices() -> list[Any]:
+    """The devices, listed by a child process (torch loads there, never in the app)."""
+    from tui.engine.client import list_devices as ask_child
+    from tui.steps.runs import DeviceInfo  # plain data, no torch
+
+    return [DeviceInfo(str(d["name"]), bool(d["available"]), d.get("reason"), d.get("details")) for d in ask_child()]
 
 
 def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
-    """A function the app calls (on a background thread) to create and start a Session."""
+    """A function the app calls (on a background thread) to start the engine's child process on the script."""
 
     def start(
         on_step: Callable[[Any], None],
@@ -63,20 +69,12 @@ def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
         breakpoints: Iterable[int],
         device: str | None,
     ) -> StepSource:
-        # The engine imports torch; the app calls this off its event loop, so the window paints first.
-        from tui.engine.session import Session
+        # The child imports torch; this returns once it has (the app painted meanwhile) or says why not.
+        from tui.engine.client import ChildSession  # standard library only: no torch in the app
 
-        session = Session(
-            script,
-            on_step=on_step,
-            on_done=on_done,
-            mode="interactive",
-            max_steps=max_steps,
-            breakpoints=tuple(breakpoints),
-            device=device,
+        return ChildSession(
+            script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device
         )
-        session.start()
-        return session
 
     return start
 
@@ -101,6 +99,7 @@ def live_target(
         script=script,
         source=source,
         start_session=session_starter(script, max_steps),
+        list_devices=list_devices,
         device=device,
         breakpoints=tuple(breakpoints),
         title=title,
@@ -114,11 +113,11 @@ def _run_app(app: Any) -> int:
         session.stop()
         wait = getattr(session, "wait", None)
         if wait is not None and wait(STOP_GRACE_S) is None:
-            # The script is stuck where a stop request cannot reach it (native code):
-            # leave without waiting on its thread, as a learner pressing q expects.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(int(code or 0))
+            # The script is stuck where a stop request cannot reach it (native code): its child is
+            # killed, never waited on, as a learner pressing q expects.
+            kill = getattr(session, "kill", None)
+            if kill is not None:
+                kill()
     return int(code or 0)
 
 

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
@@ -30,6 +29,7 @@ import tui
 from tui.errors import BadInput, GradstepError
 from tui.steps.lines import FORMAT_NAME, LineError, StepDecoder, dumps
 from tui.steps.model import ExceptionInfo, Header, Step
+from tui.steps.runs import RunResult
 
 # After stop(), a child that has not left within this long is killed (SIGKILL), never waited on.
 STOP_GRACE_S = 1.0
@@ -37,16 +37,6 @@ STOP_GRACE_S = 1.0
 EXPORT_TIMEOUT_S = 60.0
 # Where gradstep's own package lives: the child must import this gradstep, from any cwd.
 PACKAGE_ROOT = str(Path(tui.__file__).resolve().parent.parent)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended: the child's word for it, or how the child died (status "died")."""
-
-    status: str  # finished | raised | limit | stopped | failed | died
-    steps: int
-    exception: ExceptionInfo | None
-    returncode: int | None = None
 
 
 def describe_exit(returncode: int | None) -> str:

@@ -7,22 +7,9 @@ torch is imported inside the functions: listing devices is the only reason
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
 
 from tui.errors import DeviceUnavailable
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceInfo:
-    """One device as the picker and `gradstep devices` list it."""
-
-    name: str
-    available: bool
-    reason: str | None
-    details: str | None
-
-    def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "available": self.available, "reason": self.reason, "details": self.details}
+from tui.steps.runs import DeviceInfo
 
 
 def _cuda_devices(torch) -> list[DeviceInfo]:  # noqa: ANN001 - the torch module

@@ -21,7 +21,6 @@ import platform
 import threading
 import warnings
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import CodeType
@@ -36,6 +35,7 @@ from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
 from tui.steps.model import ExceptionInfo, Header, Step
 from tui.steps.recording import FORMAT_VERSION
+from tui.steps.runs import RunResult
 
 if TYPE_CHECKING:
     from tui.render.graph_files import ExportRequest, ExportResult
@@ -45,15 +45,6 @@ EXPORT_TIMEOUT_S = 60.0
 
 MODES = ("interactive", "record", "breaks-only")
 COMMANDS = ("step_into", "step_over", "step_out", "resume", "stop")
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended and how many steps it emitted."""
-
-    status: str  # finished | raised | limit | stopped | failed (gradstep itself could not go on)
-    steps: int
-    exception: ExceptionInfo | None
 
 
 def compile_script(path: Path, source: str, break_lines: Iterable[int] = ()) -> tuple[ast.Module, CodeType]:

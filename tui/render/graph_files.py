@@ -16,7 +16,7 @@ import graphviz
 
 from tui.errors import BadInput, GradstepError, GraphvizMissing
 from tui.render.drawing import Drawing, draw_graph, names_text
-from tui.steps.model import Step, TensorView
+from tui.steps.model import Step
 from tui.steps.queries import loss_to_follow
 
 __all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.render.drawing

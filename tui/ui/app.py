@@ -18,6 +18,7 @@ from textual.timer import Timer
 
 from tui.render.events import pass_events
 from tui.steps.model import Header, Step
+from tui.steps.runs import RunResult
 from tui.ui.control import RunControl
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
@@ -200,7 +201,7 @@ class GradstepApp(NavigationActions, App[int]):
     def on_session_failed(self, message: SessionFailed) -> None:
         """The session could not start: say why, stay up."""
         if message.generation == self.generation:
-            self.control.finished(type("Failed", (), {"status": "could not start"})())
+            self.control.finished(RunResult(status="could not start", steps=len(self.history), exception=None))
             self.notify(message.error, title="The script could not start", severity="error", timeout=10)
             self.refresh_view()
 
@@ -217,8 +218,11 @@ class GradstepApp(NavigationActions, App[int]):
         if message.generation == self.generation:
             self.control.finished(message.result)
             self.refresh_view()
-            failure = message.result.exception if message.result.status == "failed" else None
-            if failure is not None:  # gradstep itself could not go on: say why, keep the history
+            status = message.result.status
+            failure = message.result.exception if status in ("failed", "died") else None
+            if failure is not None and status == "died":  # the script's process ended: say how, keep the history
+                self.notify(failure.message, title=f"The script's process died ({failure.type})", severity="error")
+            elif failure is not None:  # gradstep itself could not go on: say why, keep the history
                 self.notify(f"{failure.type}: {failure.message}", title="The run stopped", severity="error")
 
     # -- drawing -------------------------------------------------------------------------

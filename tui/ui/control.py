@@ -131,6 +131,9 @@ class RunControl:
 
     def finished(self, result: Any) -> None:
         """The run ended: no more commands."""
+        if self.waiting_at is not None and self.history.current == self.waiting_at and self.history.steps:
+            # a continue or a jump ended without its step (the script's process died): show where it got to
+            self.history.go(self.history.head)
         self.result = result
         self.awaiting = self.continuing = False
         self.queued.clear()
@@ -282,7 +285,11 @@ class RunControl:
         if self.awaiting:
             return "running…" if self.history.steps else "starting…"
         if self.result is not None:
-            return str(getattr(self.result, "status", "finished"))
+            status = str(getattr(self.result, "status", "finished"))
+            exception = getattr(self.result, "exception", None)
+            if status == "died" and exception is not None:  # the child ended without its result
+                return f"script died: {exception.type}"
+            return status
         if self.history.finished:
             return self.history.steps[-1].kind
         return "paused" if self.session is not None else "starting… (loading torch)"

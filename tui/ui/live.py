@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from tui.steps.model import Header, Step
 
@@ -46,6 +46,8 @@ class LiveTarget:
     breakpoints: tuple[int, ...] = ()
     title: str | None = None
     extra: dict = field(default_factory=dict)
+    # Lists the devices for the picker without torch in the app (tui.commands.app asks a child).
+    list_devices: Callable[[], Sequence[Any]] | None = None
 
 
 def start_in_background(

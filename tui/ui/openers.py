@@ -56,13 +56,15 @@ def open_export(app: GradstepApp) -> None:
 
 
 def list_devices_in_background(app: GradstepApp) -> None:
-    """Ask torch for the devices on a thread worker (it may import torch); it posts DevicesListed."""
+    """Ask for the devices on a thread worker (a child process imports torch); it posts DevicesListed."""
+    target = app.live_target
+    lister = target.list_devices if target is not None else None
 
     def find() -> None:
         try:
-            from tui.engine.devices import list_devices  # imports torch: never on the UI thread
-
-            devices = list_devices()
+            if lister is None:
+                raise RuntimeError("this session cannot list devices")
+            devices = lister()
         except Exception as error:  # torch missing or broken: say so, stay up
             app.post_message(DevicesFailed(str(error) or type(error).__name__))
             return

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from tui.steps.model import Graph, Step, TensorView
-from tui.steps.queries import END_KINDS, loss_to_follow, reachable
+from tui.steps.model import Step, TensorView
+from tui.steps.queries import END_KINDS, loss_to_follow
 from tui.ui.series import Series, SeriesCache
 
 # Sub-steps of one backward() / optimizer.step() / zero_grad() call, recorded after its line step.

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.engine.devices import DeviceInfo
+from tui.steps.runs import DeviceInfo
 
 
 def device_prompt(device: DeviceInfo, current: str) -> Text:
