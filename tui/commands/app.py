@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.model import Step
+from tui.steps.runs import DeviceInfo, RunResult
 from tui.ui.live import LiveTarget, StepSource
 
 # After quitting, a script stuck in native code gets this long to stop before we leave anyway.
@@ -52,10 +54,9 @@ def check_device(device: str | None) -> None:
     ask_child(device)
 
 
-def list_devices() -> list[Any]:
+def list_devices() -> list[DeviceInfo]:
     """The devices, listed by a child process (torch loads there, never in the app)."""
     from tui.engine.client import list_devices as ask_child
-    from tui.steps.runs import DeviceInfo  # plain data, no torch
 
     return [DeviceInfo(str(d["name"]), bool(d["available"]), d.get("reason"), d.get("details")) for d in ask_child()]
 
@@ -64,8 +65,8 @@ def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
     """A function the app calls (on a background thread) to start the engine's child process on the script."""
 
     def start(
-        on_step: Callable[[Any], None],
-        on_done: Callable[[Any], None],
+        on_step: Callable[[Step], object],
+        on_done: Callable[[RunResult], object],
         breakpoints: Iterable[int],
         device: str | None,
     ) -> StepSource:

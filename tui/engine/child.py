@@ -32,6 +32,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from tui.engine.client import PLAIN_COMMANDS
 from tui.steps.lines import StepEncoder, dumps
 
 # After the commands end (the app quit or died), the script gets this long to stop.
@@ -114,7 +115,7 @@ def _export(session: Any, writer: StepWriter, ident: Any, data: dict[str, Any]) 
 
 def _serve(session: Any, writer: StepWriter, commands: IO[bytes]) -> None:
     """Take the app's commands until they end."""
-    plain = {"step_into", "step_over", "step_out", "resume", "pause", "stop"}
+    plain = set(PLAIN_COMMANDS)
     for raw in commands:
         try:
             command = json.loads(raw)

@@ -23,13 +23,22 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Literal, cast, get_args
 
 import tui
 from tui.errors import BadInput, GradstepError
 from tui.steps.lines import FORMAT_NAME, LineError, StepDecoder, dumps
 from tui.steps.model import ExceptionInfo, Header, Step
-from tui.steps.runs import RunResult
+from tui.steps.runs import RunResult, RunStatus, StepCommand
+
+if TYPE_CHECKING:
+    from tui.render.graph_files import ExportRequest, ExportResult
+
+# What the app sends the child, one {"c": NAME, ...} line each (tui.engine.child takes them):
+# the plain ones call the session's method of that name.
+PlainCommand = Literal[StepCommand, "pause", "stop"]
+PLAIN_COMMANDS: tuple[PlainCommand, ...] = get_args(PlainCommand)
+ChildCommand = Literal[PlainCommand, "set_breakpoints", "export"]
 
 # After stop(), a child that has not left within this long is killed (SIGKILL), never waited on.
 STOP_GRACE_S = 1.0
@@ -84,8 +93,8 @@ class ChildSession:
         self,
         script: str | Path,
         *,
-        on_step: Callable[[Step], None],
-        on_done: Callable[[RunResult], None] | None = None,
+        on_step: Callable[[Step], object],
+        on_done: Callable[[RunResult], object] | None = None,
         max_steps: int = 100_000,
         breakpoints: Iterable[int] = (),
         device: str | None = None,
@@ -169,7 +178,7 @@ class ChildSession:
                 if kind == "result":
                     exception = record.get("exception")
                     result = RunResult(
-                        status=str(record["status"]),
+                        status=cast(RunStatus, str(record["status"])),  # the child's RunResult.status
                         steps=int(record["steps"]),
                         exception=None if exception is None else ExceptionInfo.from_json(exception),
                     )
@@ -250,8 +259,8 @@ class ChildSession:
 
     # -- commands (any thread, return at once) -------------------------------------------------
 
-    def _send(self, command: dict[str, Any]) -> None:
-        data = dumps(command).encode() + b"\n"
+    def _send(self, name: ChildCommand, **fields: Any) -> None:
+        data = dumps({"c": name, **fields}).encode() + b"\n"
         with self._send_lock:
             if self._commands is None:
                 return
@@ -261,28 +270,28 @@ class ChildSession:
                 pass
 
     def step_into(self) -> None:
-        self._send({"c": "step_into"})
+        self._send("step_into")
 
     def step_over(self) -> None:
-        self._send({"c": "step_over"})
+        self._send("step_over")
 
     def step_out(self) -> None:
-        self._send({"c": "step_out"})
+        self._send("step_out")
 
     def resume(self) -> None:
-        self._send({"c": "resume"})
+        self._send("resume")
 
     def pause(self) -> None:
-        self._send({"c": "pause"})
+        self._send("pause")
 
     def set_breakpoints(self, lines: Iterable[int]) -> None:
-        self._send({"c": "set_breakpoints", "lines": sorted({int(line) for line in lines})})
+        self._send("set_breakpoints", lines=sorted({int(line) for line in lines}))
 
     def stop(self) -> None:
         """End the run; a child that has not left within STOP_GRACE_S is killed. Never waits."""
         if self.process.poll() is not None:
             return
-        self._send({"c": "stop"})
+        self._send("stop")
         self._close_commands()  # the end of the commands: the child leaves even if the stop is lost
         if self._killer is None:
             self._killer = threading.Thread(target=self._kill_after, name="gradstep-reaper", daemon=True)
@@ -315,7 +324,7 @@ class ChildSession:
     def result(self) -> RunResult | None:
         return self._result
 
-    def export_live(self, request: Any) -> Any:
+    def export_live(self, request: ExportRequest) -> ExportResult:
         """torchviz on the paused script's live tensors, drawn in the child; returns an ExportResult."""
         from tui.errors import GraphvizMissing
         from tui.render.graph_files import ExportResult  # the app already has it: x opened the dialog
@@ -326,10 +335,10 @@ class ChildSession:
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         self._replies[ident] = future
         output = os.path.abspath(request.output)  # the app's cwd: the script may have moved its own
-        self._send({"c": "export", "id": ident, "request": {
+        self._send("export", id=ident, request={
             "output": output, "format": request.format, "tensor": request.tensor, "values": request.values,
             "show_attrs": request.show_attrs, "show_saved": request.show_saved,
-        }})
+        })
         try:
             reply = future.result(timeout=EXPORT_TIMEOUT_S)
         except concurrent.futures.TimeoutError:

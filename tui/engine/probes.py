@@ -25,7 +25,7 @@ import torch  # this module patches torch for the duration of a run
 from tui.engine.accumulation import Accumulation
 from tui.engine.graph import GraphCapture, walk
 from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad
-from tui.steps.model import Graph, NodeEvent, ParamUpdate, ResetEvent, TensorView
+from tui.steps.model import Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView
 from tui.steps.phases import is_zero_tensor
 
 
@@ -39,11 +39,11 @@ class Host(Protocol):
 
     def capturing(self) -> bool: ...
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None: ...
-    def event_step(self, kind: str, frame: FrameType | None, **event: Any) -> bool: ...
+    def event_step(self, kind: Kind, frame: FrameType | None, **event: Any) -> bool: ...
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str: ...
     def param_names(self, frame: FrameType | None) -> dict[int, str]: ...
     def tracked_leaves(self) -> list[torch.Tensor]: ...
-    def noted(self, phase: str, roots: Sequence[torch.Tensor] = ()) -> None: ...
+    def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None: ...
     def route_output(self) -> None: ...
 
 
@@ -213,7 +213,7 @@ class Probes:
                 grad_after=state.grad_after.get(id(node)) if is_accumulate else None,
                 done=tuple(state.done),
             )
-            kind = "accumulate" if is_accumulate else "backward"
+            kind: Kind = "accumulate" if is_accumulate else "backward"
             state.emitting = self.host.event_step(kind, state.frame, node=event, graph=state.graph)
 
         return hook
@@ -235,7 +235,7 @@ class Probes:
         ]
 
     def _param_view(self, param: torch.Tensor) -> TensorView:
-        role = "parameter" if isinstance(param, torch.nn.Parameter) else "tensor"
+        role: Role = "parameter" if isinstance(param, torch.nn.Parameter) else "tensor"
         return self.host.views.view(param, role, self.host.accumulation.count(param))
 
     def _state_views(self, optimizer: torch.optim.Optimizer, param: torch.Tensor) -> tuple[tuple[str, TensorView], ...]:

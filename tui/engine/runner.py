@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 from types import CodeType, FrameType, TracebackType
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import torch  # the script's tensors are read here, in the thread that runs it
 
@@ -26,8 +26,12 @@ from tui.engine.probes import Probes
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
-from tui.steps.model import ExceptionInfo, FrameInfo, Graph, Step, TensorView
+from tui.steps.model import ExceptionInfo, FrameInfo, Graph, Kind, Phase, Step, TensorView
 from tui.steps.phases import changes, event_phase, line_phase
+from tui.steps.runs import RunStatus
+
+if TYPE_CHECKING:
+    from tui.engine.session import Command, Mode
 
 
 class CallbackFailed(BaseException):
@@ -53,7 +57,7 @@ class RunSpec:
     path: Path
     filename: str
     code: CodeType
-    mode: str
+    mode: Mode
     max_steps: int
     device: str
     source_lines: tuple[str, ...]
@@ -66,8 +70,8 @@ class Runner:
         self,
         spec: RunSpec,
         counters: LoopCounters,
-        on_step: Callable[[Step], None],
-        next_command: Callable[[], str],
+        on_step: Callable[[Step], object],
+        next_command: Callable[[], Command],
         stop_requested: Callable[[], bool],
         breakpoints: frozenset[int],
     ) -> None:
@@ -93,9 +97,9 @@ class Runner:
         self.paused_frame: FrameType | None = None
         self._previous: Mapping[str, TensorView] = {}
         self._previous_ids: dict[str, int] = {}
-        self._phase: str | None = None
+        self._phase: Phase | None = None
         self._leaves: list[torch.Tensor] = []
-        self._last_event: str | None = None  # phase of the last probe event since the last step
+        self._last_event: Phase | None = None  # phase of the last probe event since the last step
         self._backward_mark = -1  # highest autograd sequence number a backward has run through
         self._last_line: int | None = None  # the line of the last step emitted
         # Set by a resume (interactive): where the untraced stretch began and the loop counts then.
@@ -103,7 +107,7 @@ class Runner:
 
     # -- running ----------------------------------------------------------------------------
 
-    def run(self) -> tuple[str, ExceptionInfo | None]:
+    def run(self) -> tuple[RunStatus, ExceptionInfo | None]:
         """Run the script to its end; returns (status, exception)."""
         spec = self.spec
         environment = script_environment(
@@ -130,7 +134,7 @@ class Runner:
             self._leaves = []
             self._previous = {}
 
-    def _execute(self, namespace: dict[str, Any]) -> tuple[str, ExceptionInfo | None]:
+    def _execute(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
         try:
             if self.spec.mode == "breaks-only":
                 self.tracer.start_untraced()
@@ -157,7 +161,7 @@ class Runner:
         self._emit("end", None)
         return "finished", None
 
-    def _raised(self, error: BaseException) -> tuple[str, ExceptionInfo | None]:
+    def _raised(self, error: BaseException) -> tuple[RunStatus, ExceptionInfo | None]:
         info, frame = self._exception_info(error)
         self._emit("exception", frame, line=info.line, exception=info)
         return "raised", info
@@ -235,7 +239,7 @@ class Runner:
             return False
         return self.spec.mode == "record" or (self.spec.mode == "interactive" and self.command == "step")
 
-    def event_step(self, kind: str, frame: FrameType | None, **event: Any) -> bool:
+    def event_step(self, kind: Kind, frame: FrameType | None, **event: Any) -> bool:
         """Emit a sub-step; False when the learner skipped the rest of this event."""
         if not self.capturing():
             return False
@@ -278,7 +282,7 @@ class Runner:
     def tracked_leaves(self) -> list[torch.Tensor]:
         return self._leaves
 
-    def noted(self, phase: str, roots: Sequence[torch.Tensor] = ()) -> None:
+    def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None:
         """A backward / optimizer.step() / zero_grad() ran (whether or not it became sub-steps)."""
         self._last_event = phase
         for tensor in roots:
@@ -294,7 +298,7 @@ class Runner:
 
     def _emit(
         self,
-        kind: str,
+        kind: Kind,
         frame: FrameType | None,
         *,
         line: int | None = None,
@@ -327,7 +331,7 @@ class Runner:
 
     def _make(
         self,
-        kind: str,
+        kind: Kind,
         frame: FrameType | None,
         line: int | None,
         position: tuple[int | None, int | None] | None,

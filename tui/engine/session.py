@@ -24,7 +24,7 @@ from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Literal, get_args
 
 import torch  # the session runs PyTorch scripts; the UI only ever sees its Steps
 
@@ -33,9 +33,9 @@ from tui.engine.devices import resolve_device
 from tui.engine.loops import LoopCounters, LoopTable, instrument
 from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.lines import FORMAT_VERSION
 from tui.steps.model import ExceptionInfo, Header, Step
-from tui.steps.recording import FORMAT_VERSION
-from tui.steps.runs import RunResult
+from tui.steps.runs import RunResult, StepCommand
 
 if TYPE_CHECKING:
     from tui.render.graph_files import ExportRequest, ExportResult
@@ -43,8 +43,11 @@ if TYPE_CHECKING:
 # How long a live export may take before the caller gives up (a 200-layer graph draws in well under 1 s).
 EXPORT_TIMEOUT_S = 60.0
 
-MODES = ("interactive", "record", "breaks-only")
-COMMANDS = ("step_into", "step_over", "step_out", "resume", "stop")
+Mode = Literal["interactive", "record", "breaks-only"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+# What the learner's keys ask of an interactive run (the child's reader takes them off the pipe).
+Command = Literal[StepCommand, "stop"]
+COMMANDS: tuple[Command, ...] = get_args(Command)
 
 
 def compile_script(path: Path, source: str, break_lines: Iterable[int] = ()) -> tuple[ast.Module, CodeType]:
@@ -70,9 +73,9 @@ class Session:
         self,
         script: str | Path,
         *,
-        on_step: Callable[[Step], None],
-        on_done: Callable[[RunResult], None] | None = None,
-        mode: str = "interactive",
+        on_step: Callable[[Step], object],
+        on_done: Callable[[RunResult], object] | None = None,
+        mode: Mode = "interactive",
         max_steps: int = 100_000,
         breakpoints: Iterable[int] = (),
         device: str | None = None,
@@ -114,7 +117,7 @@ class Session:
         )
         self._on_step = on_step
         self._on_done = on_done
-        self._commands: deque[str] = deque()
+        self._commands: deque[Command] = deque()
         self._exports: deque[tuple[ExportRequest, concurrent.futures.Future[ExportResult]]] = deque()
         self._condition = threading.Condition()
         self._waiting = False
@@ -126,7 +129,7 @@ class Session:
         self._thread: threading.Thread | None = None
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return self._spec.mode
 
     # -- running -------------------------------------------------------------------------------
@@ -180,7 +183,7 @@ class Session:
             self._on_done(result)
         return result
 
-    def _next_command(self) -> str:
+    def _next_command(self) -> Command:
         """In the script's thread, at a stop: wait for the learner's next command."""
         with self._condition:
             self._waiting = True
@@ -222,7 +225,7 @@ class Session:
 
     # -- commands (thread-safe, return at once) ------------------------------------------------
 
-    def _command(self, command: str) -> None:
+    def _command(self, command: Command) -> None:
         with self._condition:
             if self._stop or self._done.is_set():
                 return

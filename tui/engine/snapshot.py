@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch  # this module reads live tensors of the running script
 
-from tui.steps.model import Summary, TensorView, Values
+from tui.steps.model import Role, Summary, TensorView, Values
 
 MAX_FULL_ELEMENTS = 256
 SUMMARY_FIRST = 8
@@ -160,11 +160,12 @@ class ViewMaker:
     def clear(self) -> None:
         self._cache = {}
 
-    def views(self, entries: Iterable[tuple[str, torch.Tensor, str, int]]) -> dict[str, TensorView]:
+    def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
         """TensorViews for a step's (name, tensor, role, accumulated) entries."""
         entries = list(entries)
         grads = [readable_grad(tensor) for _, tensor, _, _ in entries]
-        copies = _cpu_copies([tensor for _, tensor, _, _ in entries] + grads)
+        values: list[torch.Tensor | None] = [tensor for _, tensor, _, _ in entries]
+        copies = _cpu_copies(values + grads)
         count = len(entries)
         cache: dict[int, _Cached] = {}
         views: dict[str, TensorView] = {}
@@ -175,7 +176,7 @@ class ViewMaker:
         self._cache = cache
         return views
 
-    def view(self, tensor: torch.Tensor, role: str = "tensor", accumulated: int = 0) -> TensorView:
+    def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
         """One TensorView outside a step's named tensors (a saved tensor, a node's grads)."""
         grad = readable_grad(tensor)
         value_copy, grad_copy = _cpu_copies([tensor, grad])
@@ -185,7 +186,7 @@ class ViewMaker:
         self,
         cache: dict[int, _Cached] | None,
         tensor: torch.Tensor,
-        role: str,
+        role: Role,
         accumulated: int,
         value_copy: torch.Tensor | None,
         grad: torch.Tensor | None,
@@ -212,7 +213,7 @@ class ViewMaker:
             return unreadable_view(tensor, role, error)
 
 
-def unreadable_view(tensor: torch.Tensor, role: str, error: BaseException) -> TensorView:
+def unreadable_view(tensor: torch.Tensor, role: Role, error: BaseException) -> TensorView:
     """A tensor whose values cannot be read: what metadata can be read, and a visible marker."""
 
     def attempt(read: Callable[[], Any], fallback: Any) -> Any:
@@ -237,7 +238,7 @@ def unreadable_view(tensor: torch.Tensor, role: str, error: BaseException) -> Te
 
 def make_view(
     tensor: torch.Tensor,
-    role: str = "tensor",
+    role: Role = "tensor",
     accumulated: int = 0,
     value_copy: torch.Tensor | None = None,
     grad: torch.Tensor | None = None,
@@ -276,7 +277,7 @@ def _value_and_summary(tensor: torch.Tensor, copy: torch.Tensor | None) -> tuple
     return (None, summary) if summary is not None else (marker(RuntimeError("no summary")), None)
 
 
-def _cpu_copies(tensors: list[torch.Tensor | None]) -> list[torch.Tensor | None]:
+def _cpu_copies(tensors: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
     """CPU copies of (detached) tensors, with one synchronisation per device at most."""
     copies: list[torch.Tensor | None] = []
     devices: set[torch.device] = set()
@@ -311,7 +312,7 @@ def _cpu_copies(tensors: list[torch.Tensor | None]) -> list[torch.Tensor | None]
 class Named:
     """The tensors and scalars reachable by name from the script's frames at one moment."""
 
-    tensors: list[tuple[str, torch.Tensor, str]]
+    tensors: list[tuple[str, torch.Tensor, Role]]
     scalars: dict[str, Any]
     optimizers: list[tuple[str, torch.optim.Optimizer]]
 
@@ -358,12 +359,12 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
         for name, value in list(namespace.items()):
             if not name.startswith("__"):
                 merged[name] = value
-    tensors: list[tuple[str, torch.Tensor, str]] = []
+    tensors: list[tuple[str, torch.Tensor, Role]] = []
     scalars: dict[str, Any] = {}
     optimizers: list[tuple[str, torch.optim.Optimizer]] = []
     for name, value in merged.items():
         if isinstance(value, torch.Tensor):
-            role = "parameter" if isinstance(value, torch.nn.Parameter) else "tensor"
+            role: Role = "parameter" if isinstance(value, torch.nn.Parameter) else "tensor"
             tensors.append((name, value, role))
         elif isinstance(value, torch.nn.Module):
             tensors.extend(_module_tensors(name, value))
@@ -378,10 +379,14 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     return named
 
 
-def _module_tensors(prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, str]]:
+def _module_tensors(prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
     try:
-        parameters = [(f"{prefix}.{name}", tensor, "parameter") for name, tensor in module.named_parameters()]
-        buffers = [(f"{prefix}.{name}", tensor, "buffer") for name, tensor in module.named_buffers()]
+        parameters: list[tuple[str, torch.Tensor, Role]] = [
+            (f"{prefix}.{name}", tensor, "parameter") for name, tensor in module.named_parameters()
+        ]
+        buffers: list[tuple[str, torch.Tensor, Role]] = [
+            (f"{prefix}.{name}", tensor, "buffer") for name, tensor in module.named_buffers()
+        ]
     except Exception:  # a half-built module (inside __init__): show what can be shown
         return []
     return parameters + buffers

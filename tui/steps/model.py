@@ -9,28 +9,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Literal, Mapping, Union, cast, get_args
 
 # What just happened. A line step shows the state *before* its line runs; every
 # other kind shows the state just *after* its event. An "untraced" step stands for
 # a stretch a live continue ran at native speed without recording its steps (its
 # message says which lines and iterations); the step it stopped at follows it.
-KINDS = ("line", "backward", "accumulate", "optimizer", "reset", "untraced", "exception", "limit", "end")
+Kind = Literal["line", "backward", "accumulate", "optimizer", "reset", "untraced", "exception", "limit", "end"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 # torch names a node's saved tensors `_saved_<name>`; the recording keeps that prefix.
 SAVED_PREFIX = "_saved_"
 # The three moves of a training loop, plus the forward pass that feeds them.
-PHASES = ("forward", "backprop", "optimize", "reset")
+Phase = Literal["forward", "backprop", "optimize", "reset"]
+PHASES: tuple[Phase, ...] = get_args(Phase)
+# What a named tensor is to the script: a plain tensor, an nn.Parameter, a module's buffer
+# or an optimizer's state (the recording schema's enum).
+Role = Literal["tensor", "parameter", "buffer", "state"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 # A tensor's values in full: a number for a 0-d tensor, nested tuples otherwise.
 # Non-finite floats are kept as the strings "nan", "inf" and "-inf" so that the
 # JSON we write stays strict.
-Values = Union[float, int, bool, str, tuple]
+Values = Union[float, int, bool, str, tuple[Any, ...]]
 
-def freeze_values(values: Any) -> Values:
-    """Turn nested lists (from JSON or tolist()) into nested tuples."""
+
+def freeze_values(values: Any) -> Values | None:
+    """Turn nested lists (from JSON or tolist()) into nested tuples (None stays None)."""
     if isinstance(values, list | tuple):
         return tuple(freeze_values(item) for item in values)
-    return values
+    frozen: Values | None = values  # one of JSON's scalars: a number, a string or null
+    return frozen
 
 
 def thaw_values(values: Values | None) -> Any:
@@ -109,7 +117,7 @@ class TensorView:
     grad: Values | None = None
     grad_summary: Summary | None = None
     accumulated: int = 0
-    role: str = "tensor"  # tensor | parameter | buffer | state
+    role: Role = "tensor"
 
     @property
     def numel(self) -> int:
@@ -153,7 +161,8 @@ class TensorView:
             grad=freeze_values(data.get("grad")),
             grad_summary=_summary_or_none(data.get("grad_summary")),
             accumulated=int(data.get("accumulated", 0)),
-            role=str(data.get("role", "tensor")),
+            # Not checked on load (as before): the recording schema's enum says which roles exist.
+            role=cast(Role, str(data.get("role", "tensor"))),
         )
 
 
@@ -443,8 +452,8 @@ class Step:
     """
 
     index: int
-    kind: str
-    phase: str | None = None
+    kind: Kind
+    phase: Phase | None = None
     line: int | None = None
     function: str = "<module>"
     depth: int = 0
@@ -502,7 +511,7 @@ class Step:
     ) -> Step:
         return cls(
             index=int(data["index"]),
-            kind=str(data["kind"]),
+            kind=cast(Kind, str(data["kind"])),  # __post_init__ checks kind and phase
             phase=data.get("phase"),
             line=data.get("line"),
             function=str(data.get("function", "<module>")),

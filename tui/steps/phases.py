@@ -23,16 +23,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from tui.steps.model import TensorView
+from tui.steps.model import Kind, Phase, TensorView
 
-EVENT_PHASES = {
+EVENT_PHASES: dict[Kind, Phase] = {
     "backward": "backprop",
     "accumulate": "backprop",
     "optimizer": "optimize",
     "reset": "reset",
 }
 # Later in a training loop's order wins when several changes land in one step.
-_PRIORITY = ("reset", "optimize", "backprop", "forward")
+_PRIORITY: tuple[Phase, ...] = ("reset", "optimize", "backprop", "forward")
 
 
 def _grad_changed(before: TensorView, after: TensorView) -> bool:
@@ -48,13 +48,13 @@ def changes(
     current: Mapping[str, TensorView],
     previous_ids: Mapping[str, int] | None = None,
     current_ids: Mapping[str, int] | None = None,
-) -> dict[str, list[str]]:
+) -> dict[Phase, list[str]]:
     """The phases that the differences between two steps' tensors point to, with the names.
 
     `previous_ids` / `current_ids` (name -> id of the live tensor) tell a name bound
     to a new tensor from the same tensor changed; without them views are compared.
     """
-    found: dict[str, list[str]] = {}
+    found: dict[Phase, list[str]] = {}
     for name, after in current.items():
         before = previous.get(name)
         if before is after:
@@ -62,7 +62,7 @@ def changes(
         rebound = before is None or (
             previous_ids is not None and current_ids is not None and previous_ids.get(name) != current_ids.get(name)
         )
-        if after.grad_fn is not None and (rebound or before.version != after.version or before != after):
+        if after.grad_fn is not None and (before is None or rebound or before.version != after.version or before != after):
             found.setdefault("forward", []).append(name)
         if rebound or before is None:
             continue  # a name bound to another tensor: only its grad_fn says something
@@ -77,11 +77,11 @@ def changes(
 
 
 def line_phase(
-    found: Mapping[str, object],
-    previous_phase: str | None,
-    last_event: str | None = None,
+    found: Mapping[Phase, object],
+    previous_phase: Phase | None,
+    last_event: Phase | None = None,
     fresh_forward: bool = False,
-) -> str | None:
+) -> Phase | None:
     """The phase of a line step from the changes found (or the previous phase).
 
     `last_event` is the phase of the last backward / optimizer step / zero_grad run
@@ -98,7 +98,7 @@ def line_phase(
     return previous_phase
 
 
-def event_phase(kind: str, previous_phase: str | None) -> str | None:
+def event_phase(kind: Kind, previous_phase: Phase | None) -> Phase | None:
     """The phase of a step by its kind (line-like kinds inherit)."""
     return EVENT_PHASES.get(kind, previous_phase)
 
@@ -120,4 +120,4 @@ def is_zero_tensor(view: TensorView) -> bool:
 def _all_zero(values: Any) -> bool:
     if isinstance(values, tuple):
         return all(_all_zero(item) for item in values)
-    return values == 0
+    return bool(values == 0)

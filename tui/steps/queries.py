@@ -5,10 +5,10 @@ Standard library only: plain data in, plain answers out.
 
 from __future__ import annotations
 
-from tui.steps.model import Graph, Step
+from tui.steps.model import Graph, Kind, Step
 
 # The kinds of step that end a run.
-END_KINDS = ("end", "exception", "limit")
+END_KINDS: tuple[Kind, ...] = ("end", "exception", "limit")
 
 
 def reachable(graph: Graph, start: int) -> set[int]:

@@ -18,7 +18,7 @@ from textual.timer import Timer
 
 from tui.render.events import pass_events
 from tui.steps.model import Header, Step
-from tui.steps.runs import RunResult
+from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
@@ -50,7 +50,7 @@ class GradstepApp(NavigationActions, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "gradstep"
-    BINDINGS = KEY_BINDINGS
+    BINDINGS = [*KEY_BINDINGS]  # a list of BindingType, as App declares it
 
     def __init__(
         self,
@@ -99,15 +99,15 @@ class GradstepApp(NavigationActions, App[int]):
         return self.control.awaiting
 
     @property
-    def queued(self) -> list[str]:
+    def queued(self) -> list[StepCommand]:
         return self.control.queued
 
     @property
-    def result(self) -> Any:
+    def result(self) -> RunResult | None:
         return self.control.result
 
     @property
-    def commands_log(self) -> list[str]:
+    def commands_log(self) -> list[StepCommand]:
         return self.control.commands_log
 
     @property

@@ -7,8 +7,8 @@ history first and only run the script at the live head; back moves only read.
 
 from __future__ import annotations
 
-from typing import Any
-
+from tui.steps.model import Step
+from tui.steps.runs import STEP_COMMANDS, RunResult, StepCommand
 from tui.ui.live import StepSource
 from tui.ui.state import History, StepTest, at_breakpoint, step_out_test, step_over_test
 
@@ -23,7 +23,6 @@ CONTINUE_BUDGET = 20_000
 PROGRESS_EVERY = 200
 # Keystrokes typed while the script is busy wait in line, up to this many.
 MAX_QUEUED = 16
-STEP_COMMANDS = ("step_into", "step_over", "step_out", "resume")
 
 
 class RunControl:
@@ -35,17 +34,17 @@ class RunControl:
         self.session: StepSource | None = None
         self.awaiting = False
         self.continuing = False
-        self.queued: list[str] = []
+        self.queued: list[StepCommand] = []
         self.seek: StepTest | None = None
         self.seek_count = 0
         self.seek_budget = MAX_SEEK_STEPS
         self.continue_budget = CONTINUE_BUDGET
         # Where the view waits while a jump or a continue runs (None: follow the head as usual).
         self.waiting_at: int | None = None
-        self.restore: list[str] = []
+        self.restore: list[StepCommand] = []
         self.restore_to = -1
-        self.commands_log: list[str] = []
-        self.result: Any = None
+        self.commands_log: list[StepCommand] = []
+        self.result: RunResult | None = None
 
     # -- the session's life ---------------------------------------------------------------
 
@@ -77,7 +76,7 @@ class RunControl:
             except Exception:  # stopping is best effort: the session may be gone already
                 pass
 
-    def captured(self, step: Any) -> bool:
+    def captured(self, step: Step) -> bool:
         """A step arrived; returns True when the screen should repaint now.
 
         A single command's step is followed if the learner is at the head. A jump or a
@@ -129,7 +128,7 @@ class RunControl:
         self.restore_to = -1
         return False
 
-    def finished(self, result: Any) -> None:
+    def finished(self, result: RunResult) -> None:
         """The run ended: no more commands."""
         if self.waiting_at is not None and self.history.current == self.waiting_at and self.history.steps:
             # a continue or a jump ended without its step (the script's process died): show where it got to
@@ -149,7 +148,7 @@ class RunControl:
     def at_live_head(self) -> bool:
         return not self.replay and self.history.at_head and not self.history.finished
 
-    def send(self, command: str) -> bool:
+    def send(self, command: StepCommand) -> bool:
         """Send a command to the session (queued while it is busy)."""
         if not self.can_run:
             return False
@@ -166,7 +165,7 @@ class RunControl:
 
     # -- what the keys do ------------------------------------------------------------------
 
-    def forward(self, command: str) -> str | None:
+    def forward(self, command: StepCommand) -> str | None:
         """History first, then the engine; returns a note for the learner, if any."""
         if not self.history.at_head:
             self.history.go(self.history.current + 1)

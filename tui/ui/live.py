@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 from tui.steps.model import Header, Step
+from tui.steps.runs import DeviceInfo, RunResult
 
 
 class StepSource(Protocol):
@@ -29,9 +30,9 @@ class StepSource(Protocol):
     def set_breakpoints(self, lines: Iterable[int]) -> None: ...
 
 
-# (on_step, on_done, breakpoints, device) -> a started session
+# (on_step, on_done, breakpoints, device) -> a started session (what the callbacks return is ignored)
 SessionStarter = Callable[
-    [Callable[[Step], None], Callable[[object], None], tuple[int, ...], "str | None"], StepSource
+    [Callable[[Step], object], Callable[[RunResult], object], tuple[int, ...], "str | None"], StepSource
 ]
 
 
@@ -47,16 +48,16 @@ class LiveTarget:
     title: str | None = None
     extra: dict = field(default_factory=dict)
     # Lists the devices for the picker without torch in the app (tui.commands.app asks a child).
-    list_devices: Callable[[], Sequence[Any]] | None = None
+    list_devices: Callable[[], Sequence[DeviceInfo]] | None = None
 
 
 def start_in_background(
     target: LiveTarget,
     *,
-    on_step: Callable[[Step], None],
-    on_done: Callable[[object], None],
-    on_started: Callable[[StepSource], None],
-    on_failed: Callable[[str], None],
+    on_step: Callable[[Step], object],
+    on_done: Callable[[RunResult], object],
+    on_started: Callable[[StepSource], object],
+    on_failed: Callable[[str], object],
     breakpoints: tuple[int, ...],
     device: str | None,
 ) -> threading.Thread:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from tui.steps.model import Header, Step
+from tui.steps.runs import RunResult
+
+if TYPE_CHECKING:
+    from tui.ui.live import StepSource
 
 
 class SessionStarted(Message):
     """A live session compiled the script and its worker thread is running."""
 
-    def __init__(self, session: Any, header: Header, generation: int) -> None:
+    def __init__(self, session: StepSource, header: Header, generation: int) -> None:
         super().__init__()
         self.session = session
         self.header = header
@@ -40,7 +44,7 @@ class StepCaptured(Message):
 class RunFinished(Message):
     """The script's run ended: finished, raised, hit the step cap or was stopped."""
 
-    def __init__(self, result: Any, generation: int = 0) -> None:
+    def __init__(self, result: RunResult, generation: int = 0) -> None:
         super().__init__()
         self.result = result
         self.generation = generation

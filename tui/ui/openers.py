@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from textual.message import Message
 
+from tui.steps.runs import DeviceInfo
+
 if TYPE_CHECKING:
     from tui.ui.app import GradstepApp
 
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
 class DevicesListed(Message):
     """The device worker found the devices (cpu, cuda:N, mps; unavailable ones with a reason)."""
 
-    def __init__(self, devices: Sequence[Any]) -> None:
+    def __init__(self, devices: Sequence[DeviceInfo]) -> None:
         super().__init__()
         self.devices = tuple(devices)
 
@@ -73,7 +75,7 @@ def list_devices_in_background(app: GradstepApp) -> None:
     app.run_worker(find, name="devices", group="devices", thread=True, exclusive=True)
 
 
-def open_device_picker(app: GradstepApp, devices: Sequence[Any]) -> None:
+def open_device_picker(app: GradstepApp, devices: Sequence[DeviceInfo]) -> None:
     """Push the device picker; a choice restarts the session there, back at the same step."""
     from tui.ui.screens.devices import DevicePickerScreen
 

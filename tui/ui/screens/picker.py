@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,8 +13,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+if TYPE_CHECKING:
+    from tui.lessons import Lesson
 
-def lesson_prompt(lesson: Any) -> Content:
+
+def lesson_prompt(lesson: Lesson) -> Content:
     """Id and title on the first line, the summary dimmed below (the id in the theme's colour)."""
     # $text-warning is a theme variable, resolved when drawn: a theme change recolours it.
     return Content.from_markup(
@@ -33,11 +36,11 @@ class PickerScreen(Screen):
     class LessonChosen(Message):
         """The learner picked a lesson to step through."""
 
-        def __init__(self, lesson: Any) -> None:
+        def __init__(self, lesson: Lesson) -> None:
             super().__init__()
             self.lesson = lesson
 
-    def __init__(self, lessons: Sequence[Any]) -> None:
+    def __init__(self, lessons: Sequence[Lesson]) -> None:
         super().__init__(id="picker")
         self._lessons = tuple(lessons)
 
