@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 # Exit codes are part of the CLI contract (README, "Exit codes").
 EXIT_OK = 0
 EXIT_SCRIPT_RAISED = 1  # record: the script raised; diff: differences found
@@ -38,3 +43,7 @@ class GraphvizMissing(GradstepError):
     """Graphviz's `dot` is not installed, so only the .dot file was written (exit 3)."""
 
     exit_code = EXIT_NO_GRAPHVIZ
+
+    def __init__(self, message: str, dot_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.dot_path = dot_path  # the .dot file written instead (the first of several), when one was

@@ -73,9 +73,9 @@ def list_lessons() -> list[Lesson]:
     folder = lessons_dir()
     if not folder.is_dir():
         return []
-    paths = [path for path in folder.iterdir() if _LESSON_FILE.match(path.name)]
-    paths.sort(key=lambda path: (int(_LESSON_FILE.match(path.name).group(1)), path.name))
-    return [read_lesson(path) for path in paths]
+    numbered = [(int(match.group(1)), path) for path in folder.iterdir() if (match := _LESSON_FILE.match(path.name))]
+    numbered.sort(key=lambda item: (item[0], item[1].name))
+    return [read_lesson(path) for _, path in numbered]
 
 
 def find_lesson(id_or_prefix: str) -> Lesson:

@@ -75,8 +75,8 @@ def install() -> None:
     with _lock:
         if _installs == 0:
             _originals = (sys.stdout, sys.stderr)
-            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
-            sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+            sys.stdout = _Router(sys.stdout)
+            sys.stderr = _Router(sys.stderr)
         _installs += 1
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from tui.render.events import node_words
 from tui.render.formatting import format_number, format_values
@@ -34,7 +34,7 @@ _TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|->|\[|\]|=|[^\s\[\]=";]+)', re.DOTAL
 class Statement:
     """One node or edge statement of a Digraph body, with its attributes unquoted."""
 
-    kind: str  # "node" | "edge"
+    kind: Literal["node", "edge"]
     names: tuple[str, ...]  # (node,) or (tail, head)
     attrs: tuple[tuple[str, str], ...]
 
@@ -50,6 +50,8 @@ def parse_statement(line: str) -> Statement | None:
     tokens = [match.group(1) for match in _TOKEN.finditer(line.strip())]
     if not tokens or tokens[0] in ("graph", "node", "edge"):
         return None
+    kind: Literal["node", "edge"]
+    names: tuple[str, ...]
     if len(tokens) >= 3 and tokens[1] == "->":
         kind, names, rest = "edge", (_unquote(tokens[0]), _unquote(tokens[2])), tokens[3:]
     else:
@@ -167,7 +169,7 @@ def add_highlight(
 def canonical(body: Iterable[str]) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]:
     """The statements with node names replaced by their order of first appearance (to compare two drawings)."""
     order: dict[str, str] = {}
-    result = []
+    result: list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
     for statement in statements(body):
         names = tuple(order.setdefault(name, f"n{len(order)}") for name in statement.names)
         result.append((statement.kind, names, statement.attrs))

@@ -70,7 +70,10 @@ def _attr_table(name: str, attrs: dict[str, str]) -> str:
     col2 = min(max(len(text) for text in attrs.values()), MAX_ATTR_CHARS)
     rule = "-" * max(col1 + col2 + 2, len(name))
     row = "%-" + str(col1) + "s: %" + str(col2) + "s"
-    cut = lambda text: text[: col2 - 3] + "..." if len(text) > col2 else text  # noqa: E731 - as torchviz
+
+    def cut(text: str) -> str:  # as torchviz
+        return text[: col2 - 3] + "..." if len(text) > col2 else text
+
     return name + "\n" + rule + "\n" + "\n".join(row % (key, cut(text)) for key, text in attrs.items())
 
 

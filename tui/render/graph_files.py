@@ -16,13 +16,13 @@ import graphviz
 
 from tui.errors import BadInput, GradstepError, GraphvizMissing
 from tui.render.drawing import Drawing, draw_graph, names_text
-from tui.steps.model import Step
+from tui.steps.model import Kind, Step
 from tui.steps.queries import loss_to_follow
 
 __all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.render.drawing
 
 FORMATS = ("svg", "png", "pdf", "dot")
-BACKWARD_KINDS = ("backward", "accumulate")
+BACKWARD_KINDS: tuple[Kind, ...] = ("backward", "accumulate")
 INSTALL_HINT = (
     "install Graphviz for images (apt install graphviz, brew install graphviz, "
     "conda install -c conda-forge graphviz or winget install graphviz)"
@@ -100,9 +100,10 @@ def backward_pass(steps: Sequence[Step], index: int | None) -> list[Step]:
             raise BadInput("the recording has no backward pass to draw step by step")
         start = inside[-1]
     else:
-        start = next((p for p in range(index, len(steps)) if steps[p].kind in BACKWARD_KINDS), None)
-        if start is None:
+        found = next((p for p in range(index, len(steps)) if steps[p].kind in BACKWARD_KINDS), None)
+        if found is None:
             raise BadInput(f"no backward pass at or after step {index}")
+        start = found
     depth = steps[start].depth
     while start > 0 and _in_pass(steps[start - 1], depth):
         start -= 1
@@ -135,9 +136,9 @@ def write_graph(dot: graphviz.Digraph, output: Path, fmt: str) -> Path:
     except graphviz.ExecutableNotFound:
         dot_path = output.with_suffix(".dot")
         _write_bytes(dot_path, dot.source.encode())
-        error = GraphvizMissing(f"Graphviz's dot program is not installed, so wrote {dot_path} instead; {INSTALL_HINT}")
-        error.dot_path = dot_path  # type: ignore[attr-defined] - the app offers this file
-        raise error from None
+        raise GraphvizMissing(
+            f"Graphviz's dot program is not installed, so wrote {dot_path} instead; {INSTALL_HINT}", dot_path
+        ) from None
     except graphviz.CalledProcessError as error:
         detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
         raise GradstepError(f"Graphviz failed to draw {output.name}: {detail[0] if detail else error}") from None
@@ -192,13 +193,13 @@ def export_backward_pass(steps: Sequence[Step], index: int | None, request: Expo
         try:
             paths.append(write_graph(drawing.dot, numbered(request.output, number), request.format))
         except GraphvizMissing as error:
-            missing.append(error.dot_path)  # type: ignore[attr-defined]
+            if error.dot_path is not None:  # write_graph always says which file it wrote
+                missing.append(error.dot_path)
         notes.extend(note for note in drawing.notes if note not in notes)
     if missing:
-        error = GraphvizMissing(
+        raise GraphvizMissing(
             f"Graphviz's dot program is not installed, so wrote {len(missing)} .dot files instead "
-            f"({missing[0]} to {missing[-1].name}); {INSTALL_HINT}"
+            f"({missing[0]} to {missing[-1].name}); {INSTALL_HINT}",
+            missing[0],
         )
-        error.dot_path = missing[0]  # type: ignore[attr-defined]
-        raise error
     return ExportResult(tuple(paths), tuple(notes))

@@ -246,8 +246,8 @@ def _adam(update: ParamUpdate) -> list[str] | None:
         lines.append(f"v = {b2} × v + (1 - {b2}) × {g_name}²")
         if amsgrad:
             lines.append("v_max = max(v_max, v)")
-        v_used = "v_max" if amsgrad else "v"
-        lines.append(f"m̂ = m / (1 - {b1}^{t}),  v̂ = {v_used} / (1 - {b2}^{t})")
+        v_name = "v_max" if amsgrad else "v"
+        lines.append(f"m̂ = m / (1 - {b1}^{t}),  v̂ = {v_name} / (1 - {b2}^{t})")
         lines.append(f"{name} ← {name} - {hyper_number(lr)} × m̂ / (√v̂ + {e})")
         lines.extend(_summaries(update))
         return lines

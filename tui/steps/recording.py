@@ -19,7 +19,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from tui.errors import BadInput, RecordingError
 from tui.steps.lines import FORMAT_NAME, FORMAT_VERSION, LineError, StepDecoder, StepEncoder, dumps, finite
@@ -45,7 +45,7 @@ class RecordingWriter:
     def __init__(self, path: str | Path, header: Header) -> None:
         self.path = Path(path)
         try:
-            self._file: IO[bytes] | None = gzip.open(self.path, "wb", compresslevel=6)
+            self._file: gzip.GzipFile | None = gzip.open(self.path, "wb", compresslevel=6)
         except OSError as error:
             raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
         self._pid = os.getpid()  # a forked child (a DataLoader worker) must not write into our file

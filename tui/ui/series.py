@@ -111,6 +111,10 @@ class SeriesCache:
     """Series of one history's steps, each number computed once (steps never change)."""
 
     def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        """Nothing computed yet."""
         self._rounds = _Rounds()
         # (step index, tensor) -> (value, grad) as sparkline numbers.
         self._scalars: dict[tuple[int, str], tuple[float | None, float | None] | None] = {}
@@ -133,7 +137,7 @@ class SeriesCache:
         """`name` across `steps`, with the learner at step `current` (`finished`: the run has ended)."""
         total = len(steps)
         if total < self._rounds.scanned:  # the history was cut short: start again
-            self.__init__()
+            self._start()
         if self._last is not None and self._last[:4] == (name, total, current, finished):
             return self._last[4]
         values, grads, stride = self._per_step(steps, name)

@@ -24,6 +24,14 @@ class History:
     """Every step of one run, in order, with the learner's position in it."""
 
     def __init__(self, steps: Iterable[Step] = (), breakpoints: Iterable[int] = ()) -> None:
+        self._start(breakpoints)
+        for step in steps:
+            self.append(step)
+        if self.steps:
+            self.current = 0
+
+    def _start(self, breakpoints: Iterable[int]) -> None:
+        """An empty history with these breakpoints."""
         self.steps: list[Step] = []
         self.current = -1
         self.breakpoints: set[int] = set(breakpoints)
@@ -37,10 +45,6 @@ class History:
         self._series = SeriesCache()
         # The most tensors any step has: the tensor table makes room for them once.
         self.max_tensors = 0
-        for step in steps:
-            self.append(step)
-        if self.steps:
-            self.current = 0
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -84,7 +88,7 @@ class History:
 
     def clear(self) -> None:
         """Forget every step (restart); breakpoints stay."""
-        self.__init__(breakpoints=self.breakpoints)
+        self._start(self.breakpoints)
 
     def go(self, index: int) -> bool:
         """Move to `index` (clamped); True if the position changed."""

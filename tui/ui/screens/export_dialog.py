@@ -221,8 +221,8 @@ class ExportScreen(ModalScreen[str | None]):
         event.stop()
         self.query_one("#export-go", Button).disabled = False
         if event.state == WorkerState.SUCCESS:
-            result: ExportResult = event.worker.result
-            self.dismiss(str(result.paths[0]) if result.paths else None)
+            result: ExportResult | None = event.worker.result
+            self.dismiss(str(result.paths[0]) if result is not None and result.paths else None)
             return
         error = event.worker.error
         if isinstance(error, GraphvizMissing):

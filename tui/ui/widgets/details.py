@@ -44,6 +44,8 @@ class DetailsStyles:
 
 
 PLAIN = DetailsStyles()
+# What the pane shows: step, tensor name, its view, its series and the grad that reached it.
+_Shown = tuple[Step | None, str | None, TensorView | None, Series | None, TensorView | None]
 
 
 def event_text(step: Step, styles: DetailsStyles = PLAIN) -> Text:
@@ -211,7 +213,7 @@ class Details(TextPane):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[object, ...] | None = None
+        self._shown: _Shown | None = None
         self._tallest = 0  # the most rows the text has taken at this width
 
     def _update_virtual_size(self) -> None:

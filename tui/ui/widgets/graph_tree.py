@@ -260,7 +260,7 @@ class GraphTree(CachedRows, can_focus=True):
         """Draw the grad_fn chain for this step (`events`: the backward pass's node events so far)."""
         graph = step.graph if step is not None else None
         event = step.node if step is not None else None
-        if graph is None:
+        if graph is None or step is None:
             self._shown = None
             self.root_name = None
             self._set_lines(NO_GRAPH)
