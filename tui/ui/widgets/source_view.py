@@ -178,7 +178,7 @@ class SourceView(CachedStyles, ScrollView, can_focus=True):
 
     def _set_lines(self, text: Text, source: str) -> None:
         """Lines are rendered from this cache; the size depends on the text alone (no relayout when coloured)."""
-        self._code_lines = text.split("\n", allow_blank=True) if source else []
+        self._code_lines = list(text.split("\n", allow_blank=True)) if source else []
         if self._code_lines and not self._code_lines[-1].plain and source.endswith("\n"):
             self._code_lines.pop()
         self._segments.clear()
