@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -171,6 +170,9 @@ class SourceView(CachedStyles, ScrollView, can_focus=True):
             self.app.theme_changed_signal.subscribe(self, lambda _theme: self._highlight(self._source))
         syntax_theme = "monokai" if self.app.current_theme.dark else "friendly"
         try:
+            # Deferred: rich.syntax pulls in Pygments (~0.1 s), which the first paint does without.
+            from rich.syntax import Syntax
+
             highlighted = _without_background(Syntax(source, "python", theme=syntax_theme).highlight(source))
         except Exception:  # highlighting is a nicety: plain text still teaches
             return

@@ -50,6 +50,8 @@ OPTIONAL = ("shape", "grad_fn", "requires_grad", "device")
 # Squeezed, a required column keeps at least this many cells.
 MIN_WIDTHS = {"name": 8, "value": 8, "grad": 8, "accumulated": len("backwards")}
 PADDING = 2  # a space on each side of a cell
+# A name this long is cut only once value and .grad are down to their minimums.
+NAME_KEPT = 24
 
 
 def fit_columns(widths: list[int], room: int) -> list[tuple[int, int]]:
@@ -63,14 +65,20 @@ def fit_columns(widths: list[int], room: int) -> list[tuple[int, int]]:
             chosen[position] = widths[position]
             used += widths[position] + PADDING
     # Still too wide: take a cell at a time from whichever required column has the most to spare,
-    # so value and .grad end up sharing the room rather than one of them losing it all.
-    while used > room:
-        position = max(chosen, key=lambda p: (chosen[p] - MIN_WIDTHS.get(keys[p], 3), -p))
-        if chosen[position] <= MIN_WIDTHS.get(keys[position], 3):
-            break
-        chosen[position] -= 1
-        used -= 1
+    # so value and .grad share the room rather than one losing it all. Names give way last: a
+    # learner reads the row by its name (value and .grad are in full in the details pane).
+    name = keys.index("name")
+    floors = {p: MIN_WIDTHS.get(keys[p], 3) for p in chosen}
+    for stage in ({**floors, name: min(widths[name], NAME_KEPT)}, floors):
+        while used > room:
+            position = max(chosen, key=lambda p: (chosen[p] - stage[p], -p))
+            if chosen[position] <= stage[position]:
+                break
+            chosen[position] -= 1
+            used -= 1
     return sorted(chosen.items())
+
+
 BORDER_ROWS = 2
 HEADER_ROWS = 1
 # Room for this many rows from the start: the first tensors of a script move no pane.
