@@ -170,10 +170,45 @@ class Tracer(bdb.Bdb):
             if self.native and self._tstate is not None and self._kicker is not None:
                 self._kicker.kick(self._tstate, self._on_kick)
                 return
+            native = self.native
         frames: Mapping[int, FrameType] = sys._current_frames()
         frame = frames.get(self._worker_ident or -1)
-        if frame is not None:
+        if frame is None:
+            return
+        if native and hasattr(threading, "settrace_all_threads"):
+            self._kick_through_frames(frame)
+        else:
             self._trace_frames(frame)
+
+    def _kick_through_frames(self, frame: FrameType) -> None:
+        """Python 3.13+, no _PyEval_SetTrace: the worker's next line in a script frame does the kick.
+
+        An `f_trace` alone never fires in a thread that has no trace function (a breaks-only run, a
+        native-speed continue), so `threading.settrace_all_threads` gives every thread one for a
+        moment; any thread but the worker drops it at its next call.
+        """
+        worker = self._worker_ident
+
+        def first_event(event_frame: FrameType, event: str, arg: Any) -> Any:
+            self._on_kick(event_frame)
+            return self.trace_dispatch(event_frame, event, arg)
+
+        def on_call(event_frame: FrameType, event: str, arg: Any) -> Any:
+            if threading.get_ident() != worker:
+                sys.settrace(None)
+                return None
+            return first_event(event_frame, event, arg)
+
+        walk: FrameType | None = frame
+        while walk is not None:
+            if walk.f_code.co_filename == self.filename:
+                walk.f_trace = first_event
+                walk.f_trace_lines = True
+            walk = walk.f_back
+        mine = sys.gettrace()
+        threading.settrace_all_threads(on_call)
+        threading.settrace(None)  # not for threads started later
+        sys.settrace(mine)  # nor for the calling thread
 
     def _on_kick(self, frame: FrameType) -> None:
         """In the worker, at its next trace event after a kick: trace as usual again."""
