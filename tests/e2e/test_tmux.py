@@ -38,25 +38,19 @@ class Terminal:
         result = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
         return result.stdout
 
-    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60.0, every=all) -> str:
+        """The screen once it shows all of `texts` (or, with every=any, one of them)."""
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if all(text in screen for text in texts):
+            if every(text in screen for text in texts):
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"{texts} never appeared; the screen was:\n{screen}")
 
     def wait_for_any(self, *texts: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if any(text in screen for text in texts):
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"none of {texts} appeared; the screen was:\n{screen}")
+        return self.wait_for(*texts, timeout=timeout, every=any)
 
     def keys(self, *keys: str, pause: float = 0.15) -> None:
         for key in keys:
