@@ -29,6 +29,21 @@ def marked_line(text: str) -> int | None:
     return None
 
 
+def on_every_step(app, recording):
+    """Go to each step that has a line; check its row is unfolded and on screen; yield (index, step)."""
+    view = app.screen.query_one(SourceView)
+    for index, step in enumerate(recording.steps):
+        app.history.go(index)
+        app.refresh_view()
+        if step.line is None:
+            continue
+        # THEN the row that shows the step's line is among the rows on screen
+        row = view.row_of(step.line)
+        assert view.line_at(row) == step.line, f"step {index}: line {step.line} is folded away"
+        assert row in view.visible_rows(), f"step {index}: line {step.line} (row {row}) is off screen at {app.size}"
+        yield index, step
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 @pytest.mark.parametrize(("lesson", "max_steps"), LESSONS, ids=[lesson for lesson, _ in LESSONS])
@@ -37,16 +52,7 @@ async def test_the_current_line_is_visible_at_every_step(lesson, max_steps, size
     app = GradstepApp(recording=recording)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        view = app.screen.query_one(SourceView)
-        for index, step in enumerate(recording.steps):
-            app.history.go(index)
-            app.refresh_view()
-            if step.line is None:
-                continue
-            # THEN the row that shows the step's line is among the rows on screen...
-            row = view.row_of(step.line)
-            assert view.line_at(row) == step.line, f"step {index}: line {step.line} is folded away"
-            assert row in view.visible_rows(), f"step {index}: line {step.line} (row {row}) is off screen at {size}"
+        for index, step in on_every_step(app, recording):
             if index % READ_EVERY == 0 or index == len(recording.steps) - 1:
                 # ...and the painted screen has ▶ on that line.
                 await pilot.pause()
@@ -78,12 +84,8 @@ async def test_a_300_line_script_keeps_its_current_line_in_view(tmp_path, size):
     app = GradstepApp(recording=recording)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        view = app.screen.query_one(SourceView)
-        for index, step in enumerate(recording.steps):
-            app.history.go(index)
-            app.refresh_view()
-            if step.line is not None:
-                assert view.row_of(step.line) in view.visible_rows(), f"step {index}: line {step.line} off screen"
+        for _index, _step in on_every_step(app, recording):
+            pass
         await pilot.pause()
         assert marked_line(screen_text(app)) == recording.steps[-1].line
 
