@@ -138,3 +138,23 @@ def test_lesson_03_in_the_loop_shows_the_running_line(terminal, tmp_path, size):
         screen = term.screen()
         assert current_line(screen) == expected, f"▶ is not on line {expected}:\n{screen}"
     assert "my_sgd.step()" in screen  # line 90's code is on screen beside the ▶
+
+
+def test_the_source_is_on_screen_before_the_app_has_loaded(terminal, script):
+    """The splash (tui.commands.splash): numbered source under a "starting…" bar, before Textual's first frame."""
+    path = script("seed_sgd.py")
+    term = terminal(str(path), cwd=path.parent, size=(120, 36))
+    deadline = time.monotonic() + 30
+    seen_splash = False
+    while time.monotonic() < deadline:
+        screen = term.screen()
+        if "loading the debugger" in screen:  # the splash's bar: the app's own header never says this
+            seen_splash = True
+            assert "starting…" in screen
+            assert "var_1 = torch.tensor(3.0, requires_grad=True)" in screen
+            break
+        if "Next" in screen and "Help" in screen:  # the app's footer already
+            break
+        time.sleep(0.005)
+    assert seen_splash, f"{screen}\nthe app's frame came first: the source was not painted before Textual loaded"
+    term.wait_for("Next", "var_1 = torch.tensor(3.0, requires_grad=True)")

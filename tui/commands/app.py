@@ -122,10 +122,24 @@ def _run_app(app: Any) -> int:
     return int(code or 0)
 
 
+def _open_live(target: LiveTarget, **app_options: Any) -> int:
+    """Paint the source at once (tui.commands.splash), then import Textual and run the app over it."""
+    from tui.commands.splash import Splash
+
+    splash = Splash()
+    splash.paint(target.source, target.title or target.script.name)
+    try:
+        from tui.ui.app import GradstepApp
+
+        app = GradstepApp(live=target, **app_options)
+    except BaseException:
+        splash.clear()
+        raise
+    return _run_app(app)
+
+
 def run(args: argparse.Namespace) -> int:
     """`gradstep SCRIPT`: the debugger on a script."""
-    from tui.ui.app import GradstepApp
-
     target = live_target(
         Path(args.script),
         device=args.device,
@@ -133,13 +147,12 @@ def run(args: argparse.Namespace) -> int:
         breakpoints=args.breakpoints,
     )
     check_device(args.device)
-    return _run_app(GradstepApp(live=target))
+    return _open_live(target)
 
 
 def lesson(args: argparse.Namespace) -> int:
     """`gradstep lesson ID`: the debugger on a lesson of the course."""
     from tui.lessons import find_lesson, list_lessons
-    from tui.ui.app import GradstepApp
 
     found = find_lesson(args.lesson_id)
     target = live_target(
@@ -151,7 +164,7 @@ def lesson(args: argparse.Namespace) -> int:
     )
     check_device(args.device)
     # Escape goes back to the lesson picker, as it does for a lesson opened from there.
-    return _run_app(GradstepApp(live=target, lessons=list_lessons(), open_lesson=_lesson_target))
+    return _open_live(target, lessons=list_lessons(), open_lesson=_lesson_target)
 
 
 def replay(args: argparse.Namespace) -> int:
