@@ -63,23 +63,25 @@ class Splash:
             return False
 
     def paint(self, source: str, title: str) -> None:
-        if not self.can_paint():
+        stream = self.stream
+        if stream is None or not self.can_paint():
             return
         columns, rows = shutil.get_terminal_size()
         try:
-            self.stream.write(frame(source, title, columns, rows))
-            self.stream.flush()
+            stream.write(frame(source, title, columns, rows))
+            stream.flush()
         except OSError:  # a terminal gone already: the app will say so, or not start
             return
         self.painted = True
 
     def clear(self) -> None:
         """Back to the learner's screen, for when the app does not start after all (an error, Ctrl-C)."""
-        if not self.painted:
+        stream = self.stream
+        if not self.painted or stream is None:
             return
         self.painted = False
         try:
-            self.stream.write(LEAVE)
-            self.stream.flush()
+            stream.write(LEAVE)
+            stream.flush()
         except OSError:
             pass
