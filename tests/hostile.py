@@ -17,6 +17,7 @@ from typing import Any
 from tests.conftest import SCRIPTS
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
+CONTROLS = "\x1b\x07\x9b\u202e"  # the control characters in ESCAPES: none may reach a terminal raw
 MARKUP = "[@click=app.quit]click[/] [bold"
 HOSTILE = ESCAPES + MARKUP
 # What the reader must see instead: every control character as an escape, the markup as typed.

@@ -9,8 +9,9 @@ imports torch at module level: replay must work without it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from tui.errors import BadInput, ScriptCompileError
 from tui.steps.model import Step
@@ -71,7 +72,9 @@ def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
         device: str | None,
     ) -> StepSource:
         # The child imports torch; this returns once it has (the app painted meanwhile) or says why not.
-        from tui.engine.client import ChildSession  # standard library only: no torch in the app
+        from tui.engine.client import (
+            ChildSession,  # standard library only: no torch in the app
+        )
 
         return ChildSession(
             script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device

@@ -19,10 +19,22 @@ def resolve_script(name: str) -> Path:
     if path.is_file():
         return path
     if path.suffix != ".py" and not path.parent.parts:
-        from tui.lessons import find_lesson  # deferred: only lesson ids need the lesson index
+        from tui.lessons import (
+            find_lesson,  # deferred: only lesson ids need the lesson index
+        )
 
         return find_lesson(name).path
     raise BadInput(f"no such script: {name}")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (the same path, a link to it, or another spelling of it)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _progress_interval() -> float:
@@ -85,6 +97,8 @@ def main(args: argparse.Namespace) -> int:
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(args.script)
+    if same_file(script, Path(args.output)):
+        raise BadInput(f"-o {args.output} is the script itself: choose another output (the script is unchanged)")
     writer: RecordingWriter | None = None
     progress = Progress(script)
 

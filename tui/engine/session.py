@@ -21,10 +21,11 @@ import platform
 import threading
 import warnings
 from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Callable, Iterable, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch  # the session runs PyTorch scripts; the UI only ever sees its Steps
 
@@ -200,7 +201,9 @@ class Session:
 
     def _serve_export(self, request: ExportRequest, future: concurrent.futures.Future[ExportResult]) -> None:
         """In the script's thread, while paused: draw the live tensors with torchviz."""
-        from tui.engine.live_export import export_named  # deferred: torchviz only when exporting
+        from tui.engine.live_export import (
+            export_named,  # deferred: torchviz only when exporting
+        )
 
         runner = self._runner
         self._condition.release()  # drawing takes time: commands may queue meanwhile
