@@ -149,3 +149,44 @@ def test_argparse_errors_are_one_line():
     assert result.stderr.strip().splitlines() == [
         "gradstep show: error: the following arguments are required: FILE.gstep (see `gradstep show --help`)"
     ]
+
+
+def test_a_script_with_a_bom_or_a_coding_line_records_as_python_runs_it(tmp_path):
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b'\xef\xbb\xbfprint("bom ok")\n')
+    latin = tmp_path / "latin.py"
+    latin.write_bytes(b'# -*- coding: latin-1 -*-\nprint(len("\xe9"))\n')
+    for script, printed in ((bom, "bom ok"), (latin, "1")):
+        recording = tmp_path / f"{script.stem}.gstep"
+        result = gradstep("record", str(script), "-o", str(recording))
+        assert result.returncode == 0, result.stderr
+        assert gradstep("show", str(recording)).stdout.rstrip().endswith(printed)
+
+
+def test_null_bytes_name_their_line_and_a_directory_says_it_is_one(tmp_path):
+    script = tmp_path / "nul.py"
+    script.write_bytes(b"x = 1\x00\n")
+    result = gradstep("record", str(script), "-o", str(tmp_path / "nul.gstep"))
+    assert result.returncode == 2 and "SyntaxError at line 1:" in result.stderr and "None" not in result.stderr
+    result = gradstep("record", str(tmp_path), "-o", str(tmp_path / "dir.gstep"))
+    assert result.returncode == 2 and "is a directory, not a script" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("import os\nx = 1\nprint('before')\nos._exit(3)\n", "OsExit: the script called os._exit(3)"),
+        ("def f(n):\n    return f(n + 1)\nx = 1\nprint('before')\nf(0)\n", "RecursionError"),
+    ],
+    ids=["os._exit", "RecursionError"],
+)
+def test_the_scripts_own_exit_ends_the_recording_with_a_step_saying_so_and_exit_1(tmp_path, body, said):
+    script = tmp_path / "exits.py"
+    script.write_text(body)
+    recording = tmp_path / "exits.gstep"
+    result = gradstep("record", str(script), "-o", str(recording))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    shown = gradstep("show", str(recording))
+    assert shown.returncode == 0 and "exception" in shown.stdout and said in shown.stdout
+    assert "before" in shown.stdout  # everything up to it is in the recording
