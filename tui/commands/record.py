@@ -109,10 +109,10 @@ def _os_exit_raises() -> Iterator[None]:
     real_exit = os._exit
     pid = os.getpid()
 
-    def script_exit(code: int) -> NoReturn:
+    def script_exit(status: int) -> NoReturn:
         if os.getpid() != pid:
-            real_exit(code)
-        raise OsExit(f"the script called os._exit({code})")
+            real_exit(status)
+        raise OsExit(f"the script called os._exit({status})")
 
     os._exit = script_exit
     try:

@@ -54,7 +54,8 @@ def label_text(text: str) -> str:
     """
     import graphviz  # deferred: only drawing needs the package
 
-    return graphviz.escape(visible(text, multiline=True))  # a NoHtml str: str() of it would lose the mark
+    quoted: str = graphviz.escape(visible(text, multiline=True))  # a NoHtml str: str() of it would lose the mark
+    return quoted
 
 
 def _unquote(token: str) -> str:

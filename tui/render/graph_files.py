@@ -164,7 +164,8 @@ def _layout(dot: graphviz.Digraph, output: Path, fmt: str) -> bytes:
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
         raise GradstepError(f"Graphviz failed to draw {output.name}: {detail[0] if detail else done.returncode}")
-    return done.stdout
+    image: bytes = done.stdout
+    return image
 
 
 def write_graph(dot: graphviz.Digraph, output: Path, fmt: str) -> Path:
