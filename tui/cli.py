@@ -12,7 +12,8 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+import typing
+from collections.abc import Sequence
 
 from tui import __version__
 from tui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GradstepError
@@ -36,6 +37,13 @@ _HANDLERS = {
 DEVICE_HELP = "run the script on this device: cpu, cuda, cuda:N or mps (default: cpu)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line: the usage stays in --help."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", metavar="DEVICE", help=DEVICE_HELP)
     parser.add_argument(
@@ -57,7 +65,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gradstep",
         description=(
             "Step through a PyTorch script one keystroke at a time: backprop, optimize, reset. "
@@ -102,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--last", action="store_true", help="show the last step (the default)")
     which.add_argument("--timeline", action="store_true", help="one entry per step instead of one state")
     show.add_argument("--json", action="store_true", help="print JSON (the format is documented in the README)")
+    show.add_argument("--full", action="store_true", help="print all of a long output (by default its last 200 lines)")
 
     export = commands.add_parser("export", help="draw the autograd graph at a step as svg, png, pdf or dot")
     export.add_argument("source", metavar="SCRIPT_OR_RECORDING")
@@ -162,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a full disk, a vanished directory: the user's machine, said in one line
         print(f"gradstep: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Exception as error:  # noqa: BLE001 - a bug of ours still gets one line, not a traceback
+    except Exception as error:
         if os.environ.get("GRADSTEP_DEBUG"):
             raise
         print(

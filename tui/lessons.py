@@ -9,9 +9,9 @@ Nothing here imports torch: the picker and `gradstep lessons` only read text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import tui
 from tui.errors import BadInput

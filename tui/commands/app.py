@@ -9,8 +9,9 @@ imports torch at module level: replay must work without it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from tui.errors import BadInput, ScriptCompileError
 from tui.steps.model import Step
@@ -23,26 +24,24 @@ STOP_GRACE_S = 1.0
 
 def read_script(path: Path) -> str:
     """The script's text, or BadInput saying why it cannot be read."""
-    if not path.exists():
-        raise BadInput(f"no such script: {path}")
-    if not path.is_file():
-        raise BadInput(f"not a file: {path}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text: is it a Python script?") from None
-    except OSError as error:
-        raise BadInput(f"cannot read {path}: {error.strerror or error}") from None
+    from tui.steps.source import read_source  # a BOM or a coding line read as Python reads them
+
+    return read_source(path)
 
 
 def check_compiles(source: str, path: Path) -> None:
     """Raise ScriptCompileError (`SyntaxError at line N: ...`) if the script does not compile."""
     try:
         compile(source, str(path), "exec", dont_inherit=True)
-    except SyntaxError as error:
-        raise ScriptCompileError(f"SyntaxError at line {error.lineno}: {error.msg} ({path.name})") from None
+    except SyntaxError as error:  # null bytes give no line number on some Pythons: say where they are
+        from tui.steps.source import null_byte_line
+
+        line = error.lineno if error.lineno is not None else null_byte_line(source)
+        raise ScriptCompileError(f"SyntaxError at line {line}: {error.msg} ({path.name})") from None
     except ValueError as error:  # e.g. null bytes in the source
-        raise ScriptCompileError(f"{path.name} cannot be compiled: {error}") from None
+        from tui.steps.source import null_byte_line
+
+        raise ScriptCompileError(f"SyntaxError at line {null_byte_line(source)}: {error} ({path.name})") from None
 
 
 def check_device(device: str | None) -> None:
@@ -71,7 +70,9 @@ def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
         device: str | None,
     ) -> StepSource:
         # The child imports torch; this returns once it has (the app painted meanwhile) or says why not.
-        from tui.engine.client import ChildSession  # standard library only: no torch in the app
+        from tui.engine.client import (
+            ChildSession,  # standard library only: no torch in the app
+        )
 
         return ChildSession(
             script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device

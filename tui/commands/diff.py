@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from tui.errors import EXIT_OK, EXIT_SCRIPT_RAISED, BadInput
+from tui.render.safe_text import visible
 from tui.steps.diff import Difference, DiffReport, diff_steps
 from tui.steps.model import Step
 from tui.steps.recording import Recording, load_recording
@@ -74,8 +75,9 @@ def main(args: argparse.Namespace) -> int:
         raise BadInput("--rtol and --atol must not be negative")
     first, second = load_recording(args.a), load_recording(args.b)
     report = diff_steps(first.steps, second.steps, rtol=args.rtol, atol=args.atol)
-    print(_describe("A", str(Path(args.a)), first))
-    print(_describe("B", str(Path(args.b)), second))
+    # Names, devices and values come from the files: shown with their control characters visible.
+    print(visible(_describe("A", str(Path(args.a)), first)))
+    print(visible(_describe("B", str(Path(args.b)), second)))
     for line in report_lines(report, first, second, args.rtol, args.atol):
-        print(line)
+        print(visible(line))
     return EXIT_OK if report.same else EXIT_DIFFERENT

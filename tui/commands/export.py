@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 from tui.errors import BadInput
 from tui.render.graph_files import (
@@ -96,6 +96,15 @@ def load_steps(source: Path, args: argparse.Namespace) -> Sequence[Step]:
     return record_steps(source, args)
 
 
+def refuse_overwrite(source: Path, output: Path) -> None:
+    """An output that is the input (the script or the recording, or its .dot stand-in) is refused before anything runs."""
+    from tui.commands.record import same_file
+
+    for written in (output, output.with_suffix(".dot")):
+        if same_file(source, written):
+            raise BadInput(f"-o {output} would overwrite the input {source}: choose another output")
+
+
 def main(args: argparse.Namespace) -> int:
     """Export the graph (or a flip-book of a backward pass) and print the written paths."""
     source, output = Path(args.source), Path(args.output)
@@ -109,6 +118,7 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.step is not None and args.step < 0:
         raise BadInput("--step must be 0 or more")
+    refuse_overwrite(source, output)
     steps = load_steps(source, args)
     if not steps:
         raise BadInput(f"{source} holds no steps to draw")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Iterator, NoReturn
 
 from tui.errors import EXIT_OK, EXIT_SCRIPT_RAISED, BadInput
 from tui.steps.model import Step
@@ -18,11 +20,25 @@ def resolve_script(name: str) -> Path:
     path = Path(name)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise BadInput(f"{name} is a directory, not a script: give the path of a .py file in it")
     if path.suffix != ".py" and not path.parent.parts:
-        from tui.lessons import find_lesson  # deferred: only lesson ids need the lesson index
+        from tui.lessons import (
+            find_lesson,  # deferred: only lesson ids need the lesson index
+        )
 
         return find_lesson(name).path
     raise BadInput(f"no such script: {name}")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (the same path, a link to it, or another spelling of it)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _progress_interval() -> float:
@@ -80,18 +96,51 @@ class Progress:
             self._live.stop()
 
 
+class OsExit(SystemExit):
+    """The script called os._exit(): under `record` it ends the script as an exception step, not our process."""
+
+
+@contextlib.contextmanager
+def _os_exit_raises() -> Iterator[None]:
+    """While the script runs in this process, os._exit(n) raises OsExit so the recording ends with what happened.
+
+    Only in this process and its own threads: a forked child (a DataLoader worker) exits as it always did.
+    """
+    real_exit = os._exit
+    pid = os.getpid()
+
+    def script_exit(status: int) -> NoReturn:
+        if os.getpid() != pid:
+            real_exit(status)
+        raise OsExit(f"the script called os._exit({status})")
+
+    os._exit = script_exit
+    try:
+        yield
+    finally:
+        os._exit = real_exit
+
+
 def main(args: argparse.Namespace) -> int:
     """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(args.script)
+    if same_file(script, Path(args.output)):
+        raise BadInput(f"-o {args.output} is the script itself: choose another output (the script is unchanged)")
     writer: RecordingWriter | None = None
     progress = Progress(script)
 
     def on_step(step: Step) -> None:
         assert writer is not None
-        writer.append(step)
-        progress.update(step)
+        # A script's RecursionError reaches us at the bottom of its stack: writing the step needs room.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + 1_000)
+        try:
+            writer.append(step)
+            progress.update(step)
+        finally:
+            sys.setrecursionlimit(limit)
 
     session = Session(
         script,
@@ -102,7 +151,7 @@ def main(args: argparse.Namespace) -> int:
         device=args.device,
     )
     try:
-        with RecordingWriter(args.output, session.header) as writer:
+        with RecordingWriter(args.output, session.header) as writer, _os_exit_raises():
             result = session.run()
     finally:
         progress.close()

@@ -9,6 +9,7 @@ import sys
 from tui.errors import BadInput
 from tui.render.events import step_event_lines
 from tui.render.formatting import grad_text, shape_text, value_text
+from tui.render.safe_text import visible, visible_lines
 from tui.render.showjson import output_until, state_json, timeline_json
 from tui.steps.model import Step
 from tui.steps.recording import Recording, load_recording
@@ -27,59 +28,92 @@ def _pick(recording: Recording, step: int | None) -> int:
 
 def _source_line(recording: Recording, line: int | None) -> str:
     lines = recording.header.source.splitlines()
-    if line is None or not 1 <= line <= len(lines):
+    if not isinstance(line, int) or not 1 <= line <= len(lines):
         return ""
     return lines[line - 1].strip()
 
 
-def _print_state(recording: Recording, index: int) -> None:
+# `show` (text) prints only the end of a long output: Rich lays out every character it prints, and a
+# step with 10 MB of stdout would take minutes. `--full` prints it all, unstyled.
+OUTPUT_TAIL_LINES = 200
+OUTPUT_TAIL_CHARS = 20_000
+
+
+def output_tail(output: str) -> tuple[str, int]:
+    """The last lines of `output` (at most OUTPUT_TAIL_LINES and OUTPUT_TAIL_CHARS) and how many characters were left out."""
+    tail = output[-OUTPUT_TAIL_CHARS:]
+    cut = len(output) - len(tail)
+    lines = tail.split("\n")
+    if len(lines) > OUTPUT_TAIL_LINES:
+        kept = "\n".join(lines[-OUTPUT_TAIL_LINES:])
+        cut += len(tail) - len(kept)
+        tail = kept
+    return tail, cut
+
+
+def _print_state(recording: Recording, index: int, *, full: bool = False) -> None:
     # Rich is imported here, not at module level: `show --json` does not need it.
+    # Every string from the recording goes into a Text through visible(): never markup, never an escape.
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     from tui.render.numbers import step_counter
 
-    console = Console()
+    console = Console(highlight=False)
     step: Step = recording.steps[index]
     where = f"line {step.line}" if step.line is not None else "no line"
     if step.iteration is not None:
         where += f", iteration {step.iteration} of the loop at line {step.loop_line}"
     console.print(
-        f"[bold]{step_counter(step.index, len(recording.steps) - 1)}[/]  ·  {step.kind}  ·  "
-        f"phase [bold]{step.phase or '-'}[/]  ·  {where}"
+        Text.assemble(
+            (step_counter(step.index, len(recording.steps) - 1), "bold"),
+            f"  ·  {visible(str(step.kind))}  ·  phase ",
+            (visible(str(step.phase or "-")), "bold"),
+            f"  ·  {visible(where)}",
+        )
     )
     if step.line is not None:
-        console.print(f"  [dim]{step.line:>4} │[/] {escape(_source_line(recording, step.line))}", highlight=False)
+        console.print(Text.assemble("  ", (f"{step.line!s:>4} │", "dim"), " ", visible(_source_line(recording, step.line))))
     for line in step_event_lines(step):
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(Text("  " + visible(line)))
     if step.exception is not None:
         error = step.exception
-        console.print(f"  [bold red]{escape(error.type)}[/]: {escape(error.message)} (line {error.line})", highlight=False)
+        console.print(
+            Text.assemble("  ", (visible(str(error.type)), "bold red"), f": {visible_lines(str(error.message))} (line {error.line})")
+        )
     if step.message:
-        console.print(step.message, markup=False, highlight=False)
+        console.print(Text(visible_lines(step.message)))
     table = Table("name", "shape", "dtype", "device", "value", ".grad", "grad_fn", title=None, expand=False)
     for name, view in step.tensors.items():
         cells = (name, shape_text(view.shape), view.dtype, view.device, value_text(view), grad_text(view), view.grad_fn or "")
-        table.add_row(*(Text(cell) for cell in cells))  # values such as [nan, 1.0] are not markup
+        table.add_row(*(Text(visible(str(cell))) for cell in cells))  # values such as [nan, 1.0] are not markup
     console.print(table)
     for key, value in step.scalars.items():
-        console.print(f"  {key} = {value}", markup=False, highlight=False)
+        console.print(Text(visible(f"  {key} = {value}")))
     output = output_until(recording.steps, index)
-    if output:
-        console.print("[bold]output[/]")
-        console.print(output.rstrip("\n"), markup=False, highlight=False)
+    if not output:
+        return
+    console.print(Text("output", style="bold"))
+    if full:
+        # All of it, straight to the terminal: no layout, so 100 MB prints as fast as the pipe takes it.
+        console.file.write(visible_lines(output.rstrip("\n")) + "\n")
+        return
+    tail, cut = output_tail(output)
+    if cut:
+        console.print(Text(f"… {cut:,} earlier characters of output left out (--full prints all of it)", style="dim"))
+    console.print(Text(visible_lines(tail.rstrip("\n"))))
 
 
 def _print_timeline(recording: Recording) -> None:
     from rich.console import Console  # deferred: see _print_state
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("step", "kind", "phase", "line", "iteration", "node")
     for entry in timeline_json(recording.steps):
-        table.add_row(*("" if entry[key] is None else str(entry[key]) for key in entry))
-    Console().print(table)
+        table.add_row(*(Text("" if entry[key] is None else visible(str(entry[key]))) for key in entry))
+    Console(highlight=False).print(table)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -97,5 +131,5 @@ def main(args: argparse.Namespace) -> int:
         json.dump(state_json(recording.steps, index), sys.stdout)
         sys.stdout.write("\n")
     else:
-        _print_state(recording, index)
+        _print_state(recording, index, full=getattr(args, "full", False))
     return 0

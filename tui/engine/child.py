@@ -137,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
     writer = StepWriter(open(args.steps_fd, "wb", buffering=1 << 16))
     commands = open(args.commands_fd, "rb", buffering=0)
     try:
-        from tui.engine.session import Session  # imports torch: the app has painted meanwhile
+        from tui.engine.session import (
+            Session,  # imports torch: the app has painted meanwhile
+        )
         from tui.errors import GradstepError
 
         _preload()

@@ -22,8 +22,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Literal, cast, get_args
+from typing import IO, TYPE_CHECKING, Any, Literal, cast, get_args
 
 import tui
 from tui.errors import BadInput, GradstepError
@@ -327,7 +328,9 @@ class ChildSession:
     def export_live(self, request: ExportRequest) -> ExportResult:
         """torchviz on the paused script's live tensors, drawn in the child; returns an ExportResult."""
         from tui.errors import GraphvizMissing
-        from tui.render.graph_files import ExportResult  # the app already has it: x opened the dialog
+        from tui.render.graph_files import (
+            ExportResult,  # the app already has it: x opened the dialog
+        )
 
         if self._done.is_set():
             raise BadInput("the script has ended: export from the recorded step")

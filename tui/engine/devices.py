@@ -12,7 +12,7 @@ from tui.errors import DeviceUnavailable
 from tui.steps.runs import DeviceInfo
 
 
-def _cuda_devices(torch) -> list[DeviceInfo]:  # noqa: ANN001 - the torch module
+def _cuda_devices(torch) -> list[DeviceInfo]:
     if torch.version.cuda is None:
         return [DeviceInfo("cuda", False, "this torch build has no CUDA support (a CPU-only build)", None)]
     if not torch.cuda.is_available():
@@ -25,7 +25,7 @@ def _cuda_devices(torch) -> list[DeviceInfo]:  # noqa: ANN001 - the torch module
     return devices
 
 
-def _mps_device(torch) -> DeviceInfo:  # noqa: ANN001 - the torch module
+def _mps_device(torch) -> DeviceInfo:
     mps = getattr(torch.backends, "mps", None)
     if platform.system() != "Darwin":
         return DeviceInfo("mps", False, "MPS (Apple Metal) needs a Mac", None)

@@ -15,9 +15,9 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import torch  # the default device is set for the script's thread
 

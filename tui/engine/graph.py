@@ -12,8 +12,9 @@ same Graph object, so recordings store it once.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import torch  # this module walks live autograd nodes of the running script
 

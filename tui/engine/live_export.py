@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import graphviz
 

@@ -29,9 +29,9 @@ import ast
 import copy
 import dis
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Callable, Iterable, Iterator
 
 FOR_NAME = "__gradstep_for__"
 WHILE_NAME = "__gradstep_while__"
@@ -198,7 +198,7 @@ class LoopCounters:
 class _CountingIterator:
     """Wraps a `for` loop's iterator; counts the items it hands out."""
 
-    __slots__ = ("_iterator", "_counter", "_line", "_owner")
+    __slots__ = ("_counter", "_iterator", "_line", "_owner")
 
     def __init__(self, iterator: Iterator, counter: list[int], line: int, owner: LoopCounters) -> None:
         self._iterator = iterator
@@ -209,7 +209,7 @@ class _CountingIterator:
     def __iter__(self) -> _CountingIterator:
         return self
 
-    def __next__(self):  # noqa: ANN204 - whatever the script iterates over
+    def __next__(self):
         owner = self._owner
         if owner.on_header_break is not None and self._line in owner.header_breaks and self._counter[0] > 0:
             owner.on_header_break(sys._getframe(1), self._line, self._counter[0])

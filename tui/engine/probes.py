@@ -16,16 +16,26 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch  # this module patches torch for the duration of a run
 
 from tui.engine.accumulation import Accumulation
 from tui.engine.graph import GraphCapture, walk
 from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad
-from tui.steps.model import Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView
+from tui.steps.model import (
+    Graph,
+    Kind,
+    NodeEvent,
+    ParamUpdate,
+    Phase,
+    ResetEvent,
+    Role,
+    TensorView,
+)
 from tui.steps.phases import is_zero_tensor
 
 
@@ -384,7 +394,10 @@ def _patch() -> None:
     torch.autograd.grad = grad
     torch.optim.Optimizer.zero_grad = optimizer_zero_grad  # type: ignore[method-assign]
     torch.nn.Module.zero_grad = module_zero_grad  # type: ignore[method-assign]
-    from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+    from torch.optim.optimizer import (
+        register_optimizer_step_post_hook,
+        register_optimizer_step_pre_hook,
+    )
 
     _originals["handles"] = (register_optimizer_step_pre_hook(step_pre), register_optimizer_step_post_hook(step_post))
 

@@ -11,9 +11,10 @@ import dataclasses
 import os
 import sys
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import CodeType, FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch  # the script's tensors are read here, in the thread that runs it
 
@@ -26,7 +27,15 @@ from tui.engine.probes import Probes
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
-from tui.steps.model import ExceptionInfo, FrameInfo, Graph, Kind, Phase, Step, TensorView
+from tui.steps.model import (
+    ExceptionInfo,
+    FrameInfo,
+    Graph,
+    Kind,
+    Phase,
+    Step,
+    TensorView,
+)
 from tui.steps.phases import changes, event_phase, line_phase
 from tui.steps.runs import RunStatus
 

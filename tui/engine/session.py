@@ -21,10 +21,11 @@ import platform
 import threading
 import warnings
 from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Callable, Iterable, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch  # the session runs PyTorch scripts; the UI only ever sees its Steps
 
@@ -33,6 +34,7 @@ from tui.engine.devices import resolve_device
 from tui.engine.loops import LoopCounters, LoopTable, instrument
 from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.source import null_byte_line, read_source
 from tui.steps.lines import FORMAT_VERSION
 from tui.steps.model import ExceptionInfo, Header, Step
 from tui.steps.runs import RunResult, StepCommand
@@ -59,10 +61,11 @@ def compile_script(path: Path, source: str, break_lines: Iterable[int] = ()) -> 
             tree = ast.parse(source, filename=filename)
             compile(tree, filename, "exec", dont_inherit=True)  # the plain script's own errors first
             code = compile(instrument(tree, break_lines), filename, "exec", dont_inherit=True)
-    except SyntaxError as error:
-        raise ScriptCompileError(f"SyntaxError at line {error.lineno}: {error.msg}") from None
+    except SyntaxError as error:  # null bytes give no line number on some Pythons: say where they are
+        line = error.lineno if error.lineno is not None else null_byte_line(source)
+        raise ScriptCompileError(f"SyntaxError at line {line}: {error.msg}") from None
     except ValueError as error:  # e.g. null bytes in the source
-        raise ScriptCompileError(f"SyntaxError at line 1: {error}") from None
+        raise ScriptCompileError(f"SyntaxError at line {null_byte_line(source)}: {error}") from None
     return tree, code
 
 
@@ -83,12 +86,7 @@ class Session:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         path = Path(script)
-        if not path.is_file():
-            raise BadInput(f"no such script: {script}")
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise BadInput(f"cannot read {script}: {error}") from None
+        source = read_source(path)  # a BOM or a coding line read as Python reads them
         self._breakpoints = frozenset(int(line) for line in breakpoints)
         tree, code = compile_script(path, source, self._breakpoints if mode == "breaks-only" else ())
         device_name, gpu_name = resolve_device(device)
@@ -200,7 +198,9 @@ class Session:
 
     def _serve_export(self, request: ExportRequest, future: concurrent.futures.Future[ExportResult]) -> None:
         """In the script's thread, while paused: draw the live tensors with torchviz."""
-        from tui.engine.live_export import export_named  # deferred: torchviz only when exporting
+        from tui.engine.live_export import (
+            export_named,  # deferred: torchviz only when exporting
+        )
 
         runner = self._runner
         self._condition.release()  # drawing takes time: commands may queue meanwhile

@@ -10,9 +10,10 @@ step to step (the recording writer dedupes with `is`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import torch  # this module reads live tensors of the running script
 

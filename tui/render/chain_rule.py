@@ -9,8 +9,9 @@ their shapes (`grad @ w.T`) and the numbers stay torch's own.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tui.render.formatting import shape_text
 from tui.render.numbers import (

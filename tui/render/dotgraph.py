@@ -12,11 +12,13 @@ No torch here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from tui.render.events import node_words
 from tui.render.formatting import format_number, format_values
+from tui.render.safe_text import visible
 from tui.steps.model import Graph, NodeEvent, TensorView
 
 # Values kept in a label in full up to this many elements; bigger tensors get a summary line.
@@ -39,9 +41,27 @@ class Statement:
     attrs: tuple[tuple[str, str], ...]
 
 
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def label_text(text: str) -> str:
+    """A label for the graphviz package: always a quoted string, never an HTML label, with no escString codes.
+
+    Names and values come from a recording: `<<…<IMG SRC="/path"/>…>>` as a name must stay text, not
+    make Graphviz read a local file into the picture. `graphviz.escape` quotes it (and doubles
+    backslashes, so `\\N` or `\\G` stay text too); control characters are shown as escapes first.
+    Anything gradstep styles (fill colours, pen widths) is an attribute from its own constants.
+    """
+    import graphviz  # deferred: only drawing needs the package
+
+    quoted: str = graphviz.escape(visible(text, multiline=True))  # a NoHtml str: str() of it would lose the mark
+    return quoted
+
+
 def _unquote(token: str) -> str:
+    """A quoted DOT string back to its text: the inverse of the quoting `label_text` asks for."""
     if len(token) >= 2 and token[0] == '"' and token[-1] == '"':
-        return token[1:-1].replace('\\"', '"')
+        return _ESCAPED.sub(r"\1", token[1:-1])
     return token
 
 
@@ -135,7 +155,7 @@ def add_values(dot: Any, views: Mapping[str, TensorView]) -> None:
     for name, label in labels.items():
         view = views.get(name)
         if view is not None:
-            dot.node(name, label + "\n" + tensor_values_text(view))
+            dot.node(name, label_text(label + "\n" + tensor_values_text(view)))
 
 
 def _view_text(view: TensorView | None) -> str:
@@ -163,7 +183,7 @@ def add_highlight(
     label = labels.get(name, name)
     if values:
         label += "\n" + _event_text(event, graph)
-    dot.node(name, label, fillcolor=CURRENT_FILL, penwidth="2")
+    dot.node(name, label_text(label), fillcolor=CURRENT_FILL, penwidth="2")
 
 
 def canonical(body: Iterable[str]) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]:

@@ -10,13 +10,13 @@ same. No torch here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import graphviz
 
 from tui.errors import BadInput
-from tui.render.dotgraph import add_highlight, add_values
+from tui.render.dotgraph import add_highlight, add_values, label_text
 from tui.steps.model import SAVED_PREFIX, Graph, GraphNode, Step, TensorView
 
 # torchviz/dot.py make_dot: its node and graph attributes, colours and attribute-table width.
@@ -120,7 +120,7 @@ class _Replica:
         self.ref_names = {node.variable_ref: node.leaf for node in graph.nodes if node.leaf is not None}
 
     def tensor_node(self, name: str, label: str, fill: str, view: TensorView | None) -> None:
-        self.dot.node(name, label, fillcolor=fill)
+        self.dot.node(name, label_text(label), fillcolor=fill)
         if view is not None:
             self.views[name] = view
         else:
@@ -162,7 +162,7 @@ class _Replica:
             view = self.leaf_view(node)
             self.tensor_node(name, _var_label(node.leaf or "", view), LEAF_FILL, view)
             self.dot.edge(name, me)
-        self.dot.node(me, _fn_label(node, self.show_attrs))
+        self.dot.node(me, label_text(_fn_label(node, self.show_attrs)))
         for next_id in node.next:
             self.dot.edge(self.fn(next_id), me)
             yield next_id

@@ -6,8 +6,8 @@ input edge); `update_lines` and `reset_lines` word an optimizer sub-step and a r
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from tui.render.chain_rule import edge_grads, tensor_names
 from tui.render.numbers import view_number
@@ -107,7 +107,9 @@ def tensor_grad(step: Step, received: Mapping[int, tuple[TensorView | None, ...]
 
 def update_lines(step: Step) -> list[str]:
     """The optimizer sub-step's arithmetic (see tui.render.updates)."""
-    from tui.render.updates import update_lines as lines  # the optimizer rules live there
+    from tui.render.updates import (
+        update_lines as lines,  # the optimizer rules live there
+    )
 
     return lines(step) if step.update is not None else []
 

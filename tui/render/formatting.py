@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from tui.render.safe_text import visible
 from tui.steps.model import Summary, TensorView, Values
 
 # A cell in the tensor table never grows past this; the details pane shows the rest.
@@ -27,8 +29,8 @@ def format_number(number: Any) -> str:
         return "True" if number else "False"
     if isinstance(number, int):
         return str(number)
-    if isinstance(number, str):  # "nan", "inf", "-inf" as the model stores them
-        return number
+    if isinstance(number, str):  # "nan", "inf", "-inf" as the model stores them (any other string: shown as text)
+        return visible(number)
     if isinstance(number, float):
         if math.isnan(number) or math.isinf(number):
             return str(number)

@@ -7,10 +7,13 @@ No torch here.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import graphviz
 
@@ -113,12 +116,56 @@ def backward_pass(steps: Sequence[Step], index: int | None) -> list[Step]:
     return [step for step in steps[start : end + 1] if step.kind in BACKWARD_KINDS]
 
 
+# Graphviz's layout grows much faster than the graph: past this many nodes an image is refused
+# (the .dot file is still written on request), and `dot` is stopped after DOT_SECONDS whatever the size.
+MAX_IMAGE_NODES = 5_000
+DOT_SECONDS = 60.0
+
+
 def _write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temporary file beside `path` and a rename: a failed write never leaves half a file."""
+    temporary: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as file:
+            temporary = Path(file.name)
+            file.write(data)
+        os.replace(temporary, path)
+        temporary = None
     except OSError as error:
         raise BadInput(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+
+
+def _node_count(dot: graphviz.Digraph) -> int:
+    return sum(1 for line in dot.body if "->" not in line)
+
+
+def _layout(dot: graphviz.Digraph, output: Path, fmt: str) -> bytes:
+    """`dot -T<fmt>` on the source, refused past MAX_IMAGE_NODES and stopped after DOT_SECONDS."""
+    nodes = _node_count(dot)
+    if nodes > MAX_IMAGE_NODES:
+        raise BadInput(
+            f"the graph has {nodes:,} nodes, more than the {MAX_IMAGE_NODES:,} gradstep lays out as an image: "
+            f"export it as .dot instead"
+        )
+    seconds = float(os.environ.get("GRADSTEP_DOT_SECONDS", DOT_SECONDS))
+    try:
+        done = subprocess.run(
+            ["dot", f"-T{fmt}"], input=dot.source.encode(), capture_output=True, timeout=seconds, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise BadInput(
+            f"Graphviz's dot did not lay out {output.name} ({nodes:,} nodes) within {seconds:g} s: "
+            "export it as .dot instead"
+        ) from None
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GradstepError(f"Graphviz failed to draw {output.name}: {detail[0] if detail else done.returncode}")
+    image: bytes = done.stdout
+    return image
 
 
 def write_graph(dot: graphviz.Digraph, output: Path, fmt: str) -> Path:
@@ -132,16 +179,13 @@ def write_graph(dot: graphviz.Digraph, output: Path, fmt: str) -> Path:
     try:
         if shutil.which("dot") is None:
             raise graphviz.ExecutableNotFound(("dot",))
-        data = dot.pipe(format=fmt)
+        data = _layout(dot, output, fmt)
     except graphviz.ExecutableNotFound:
         dot_path = output.with_suffix(".dot")
         _write_bytes(dot_path, dot.source.encode())
         raise GraphvizMissing(
             f"Graphviz's dot program is not installed, so wrote {dot_path} instead; {INSTALL_HINT}", dot_path
         ) from None
-    except graphviz.CalledProcessError as error:
-        detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise GradstepError(f"Graphviz failed to draw {output.name}: {detail[0] if detail else error}") from None
     _write_bytes(output, data)
     return output
 

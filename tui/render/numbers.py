@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tui.render.formatting import format_number, format_summary, shape_text
 from tui.steps.model import TensorView

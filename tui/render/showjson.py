@@ -6,7 +6,8 @@ never renamed or removed.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tui.render.events import step_event_lines
 from tui.steps.model import Step, TensorView, thaw_values

@@ -11,7 +11,8 @@ grad, after and the hyperparameters, never a guess.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tui.render.formatting import format_number, format_summary, shape_text
 from tui.render.numbers import SPELLED, close, flat, hyper_number, is_number

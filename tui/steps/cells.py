@@ -7,8 +7,8 @@ index (tui.lessons) and the app's narrative pane both read cells through here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 # `# %%`, optionally followed by a title and/or a `[cell type]`, as Jupytext writes it.
 _CELL_MARKER = re.compile(r"^# %%(?:\s+.*)?$")

@@ -7,9 +7,10 @@ app without any live tensor, frame or grad_fn behind it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal, Mapping, Union, cast, get_args
+from typing import Any, Literal, Union, cast, get_args
 
 # What just happened. A line step shows the state *before* its line runs; every
 # other kind shows the state just *after* its event. An "untraced" step stands for

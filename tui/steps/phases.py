@@ -21,7 +21,8 @@ backward has run through yet is the latest; else the last backward / optimizer.s
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from tui.steps.model import Kind, Phase, TensorView
 

@@ -17,12 +17,21 @@ import gzip
 import json
 import os
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from tui.errors import BadInput, RecordingError
-from tui.steps.lines import FORMAT_NAME, FORMAT_VERSION, LineError, StepDecoder, StepEncoder, dumps, finite
+from tui.steps.lines import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LineError,
+    StepDecoder,
+    StepEncoder,
+    dumps,
+    finite,
+)
 from tui.steps.model import Header, Step
 
 

@@ -8,15 +8,17 @@ module never imports torch: tui.commands.app hands it a LiveTarget whose
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.timer import Timer
 
 from tui.render.events import pass_events
+from tui.render.safe_text import visible
 from tui.steps.model import Header, Step
 from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
@@ -25,8 +27,20 @@ from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
 from tui.ui.narration import Narration
 from tui.ui.navigation import KEY_BINDINGS, NavigationActions, key_commands, key_help
-from tui.ui.openers import DevicesFailed, DevicesListed, list_devices_in_background, open_device_picker, open_export
-from tui.ui.saving import RecordingSaved, RecordProgress, SaveFailed, start_save, start_whole_run
+from tui.ui.openers import (
+    DevicesFailed,
+    DevicesListed,
+    list_devices_in_background,
+    open_device_picker,
+    open_export,
+)
+from tui.ui.saving import (
+    RecordingSaved,
+    RecordProgress,
+    SaveFailed,
+    start_save,
+    start_whole_run,
+)
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen, MainView
@@ -202,7 +216,7 @@ class GradstepApp(NavigationActions, App[int]):
         """The session could not start: say why, stay up."""
         if message.generation == self.generation:
             self.control.finished(RunResult(status="could not start", steps=len(self.history), exception=None))
-            self.notify(message.error, title="The script could not start", severity="error", timeout=10)
+            self.notify(visible(message.error, multiline=True), title="The script could not start", severity="error", timeout=10, markup=False)
             self.refresh_view()
 
     @guarded
@@ -221,9 +235,9 @@ class GradstepApp(NavigationActions, App[int]):
             status = message.result.status
             failure = message.result.exception if status in ("failed", "died") else None
             if failure is not None and status == "died":  # the script's process ended: say how, keep the history
-                self.notify(failure.message, title=f"The script's process died ({failure.type})", severity="error")
+                self.notify(visible(failure.message, multiline=True), title=visible(f"The script's process died ({failure.type})"), severity="error", markup=False)
             elif failure is not None:  # gradstep itself could not go on: say why, keep the history
-                self.notify(f"{failure.type}: {failure.message}", title="The run stopped", severity="error")
+                self.notify(visible(f"{failure.type}: {failure.message}", multiline=True), title="The run stopped", severity="error", markup=False)
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -274,7 +288,7 @@ class GradstepApp(NavigationActions, App[int]):
             self.main_screen.show(view)
             self._shown_position = self.history.current
         except Exception as error:  # a drawing bug must not take the session down with it
-            self.notify(f"{type(error).__name__}: {error}", title="Could not draw this step", severity="error")
+            self.notify(visible(f"{type(error).__name__}: {error}", multiline=True), title="Could not draw this step", severity="error", markup=False)
 
     def _status_text(self) -> str:
         """The run's state for the phase bar, and a whole-run save's progress."""
@@ -290,7 +304,7 @@ class GradstepApp(NavigationActions, App[int]):
         "running…": that waits RUNNING_DELAY_S, so a quick answer is painted in one frame.
         """
         if note:
-            self.notify(note, timeout=2)
+            self.notify(note, timeout=2, markup=False)
         if self.control.awaiting and self.history.current == self._shown_position:
             if self._running_timer is not None:
                 self._running_timer.stop()
@@ -357,13 +371,13 @@ class GradstepApp(NavigationActions, App[int]):
         self.control.stop()
         self.control.reset()
         self._start_session(self.requested_device)
-        self.notify("Restarted.", timeout=2)
+        self.notify("Restarted.", timeout=2, markup=False)
 
     @guarded
     def action_save(self) -> None:
         """Ask where to save and what (the steps so far, or the whole run), then write on a worker."""
         if self.header is None or not self.history.steps:
-            self.notify("Nothing to save yet.", severity="warning")
+            self.notify("Nothing to save yet.", severity="warning", markup=False)
             return
         folder = self.start_dir or Path.cwd()
         default = free_path(folder, Path(self.header.script).stem)
@@ -380,10 +394,10 @@ class GradstepApp(NavigationActions, App[int]):
         if choice.whole_run and self.live_target is not None:
             self.saving_whole = 0
             start_whole_run(self, self.live_target.script, path, device=self.requested_device, max_steps=self.header.max_steps)
-            self.notify(f"Recording the whole run to {path} in the background…", title="Saving", timeout=4)
+            self.notify(f"Recording the whole run to {path} in the background…", title="Saving", timeout=4, markup=False)
             self.refresh_view()
             return
-        start_save(self, self.header, tuple(self.history.steps), tuple(sorted(self.history.breakpoints)), path)
+        start_save(self, self.header, tuple(self.history.recorded_steps), tuple(sorted(self.history.breakpoints)), path)
         self._saving_length = len(self.history)
 
     def on_record_progress(self, message: RecordProgress) -> None:
@@ -400,13 +414,13 @@ class GradstepApp(NavigationActions, App[int]):
             self.saved_steps = len(self.history)
         self.saving_whole = None
         self.refresh_view()
-        self.notify(f"Saved {message.steps} steps to {message.path}", title="Saved")
+        self.notify(f"Saved {message.steps} steps to {message.path}", title="Saved", markup=False)
 
     def on_save_failed(self, message: SaveFailed) -> None:
         """The save worker could not write the file."""
         self.saving_whole = None
         self.refresh_view()
-        self.notify(f"Could not save: {message.error}", severity="error")
+        self.notify(f"Could not save: {message.error}", severity="error", markup=False)
 
     @guarded
     def action_export(self) -> None:
@@ -426,7 +440,7 @@ class GradstepApp(NavigationActions, App[int]):
 
     def on_devices_failed(self, message: DevicesFailed) -> None:
         """Listing devices failed: say why."""
-        self.notify(f"Could not list devices: {message.error}", severity="error")
+        self.notify(f"Could not list devices: {message.error}", severity="error", markup=False)
 
     def device_name(self) -> str:
         """The device the session runs on, as `cpu` or `cuda:0`."""
@@ -444,7 +458,7 @@ class GradstepApp(NavigationActions, App[int]):
         self.requested_device = name
         self.header = None
         self._start_session(name)
-        self.notify(f"Restarting on {name}…", timeout=3)
+        self.notify(f"Restarting on {name}…", timeout=3, markup=False)
 
     @guarded
     def action_toggle_narrative(self) -> None:
@@ -529,4 +543,5 @@ def _current_dir() -> Path | None:
 
 
 def _device_text(header: Header) -> str:
-    return f"{header.device} ({header.device_name})" if header.device_name else header.device
+    """The header's device as the phase bar shows it: a recording's string, so its controls made visible."""
+    return visible(f"{header.device} ({header.device_name})" if header.device_name else header.device)

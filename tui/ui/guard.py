@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -14,7 +15,7 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return handler(self, *args, **kwargs)
         except Exception as error:  # the app must stay up for the learner
-            self.notify(f"{type(error).__name__}: {error}", title="gradstep hit a problem", severity="error")
+            self.notify(f"{type(error).__name__}: {error}", title="gradstep hit a problem", severity="error", markup=False)
             return None
 
     return wrapper

@@ -8,9 +8,10 @@ the window paints while torch imports, and a stuck script never holds up quit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Protocol
 
 from tui.steps.model import Header, Step
 from tui.steps.runs import DeviceInfo, RunResult

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -41,17 +42,19 @@ def live_export_hook(app: GradstepApp) -> Callable[[Any], Any] | None:
 
 def open_export(app: GradstepApp) -> None:
     """Push the export dialog for the current step and the selected tensor."""
-    from tui.ui.screens.export_dialog import ExportScreen  # pulls in graphviz: only when x is pressed
+    from tui.ui.screens.export_dialog import (
+        ExportScreen,  # pulls in graphviz: only when x is pressed
+    )
 
     step = app.history.step
     if step is None:
-        app.notify("No step to export yet.", severity="warning")
+        app.notify("No step to export yet.", severity="warning", markup=False)
         return
     script = Path(app.header.script).name if app.header is not None else "script"
 
     def exported(path: str | None) -> None:
         if path:
-            app.notify(f"Wrote {path}", title="Exported")
+            app.notify(f"Wrote {path}", title="Exported", markup=False)
 
     screen = ExportScreen(step, script_name=script, default_tensor=app.selected_tensor(), live_export=live_export_hook(app))
     app.push_screen(screen, exported)

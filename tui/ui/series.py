@@ -19,8 +19,8 @@ position is found by bisection. A keystroke costs a lookup, not a scan of the hi
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from tui.render.formatting import scalar_of
 from tui.steps.model import Step, TensorView

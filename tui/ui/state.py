@@ -6,8 +6,9 @@ Going back in time reads an earlier step from here; nothing is re-run.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
+from tui.render.safe_text import VisibleSteps
 from tui.steps.model import Step, TensorView
 from tui.steps.queries import END_KINDS, loss_to_follow
 from tui.ui.series import Series, SeriesCache
@@ -38,6 +39,11 @@ class History:
         # line -> index of the first step at that line: "lines already run" at step k
         # are those first seen before k, without rescanning the history.
         self._first_seen: dict[int, int] = {}
+        # Steps are kept as shown: every string with its control characters visible (a recording is
+        # data; a script's own escapes are text too). The few steps that changed keep their original
+        # here, for saving the run as it was recorded.
+        self._visible = VisibleSteps()
+        self._originals: dict[int, Step] = {}
         self._output_ends: list[int] = []
         self._output: list[str] = []
         self._output_total = 0
@@ -75,6 +81,10 @@ class History:
 
     def append(self, step: Step) -> None:
         """Add the newest step; the position does not move."""
+        shown = self._visible.clean(step)
+        if shown is not step:
+            self._originals[len(self.steps)] = step
+            step = shown
         self.steps.append(step)
         self.max_tensors = max(self.max_tensors, len(step.tensors))
         if step.line is not None and step.kind == "line":
@@ -83,8 +93,14 @@ class History:
             self._output.append(step.output)
             self._output_total += len(step.output)
         self._output_ends.append(len(self._output))
-        if self.current < 0:
-            self.current = 0
+        self.current = max(self.current, 0)
+
+    @property
+    def recorded_steps(self) -> list[Step]:
+        """The steps as the engine recorded them (what a save writes), not as shown."""
+        if not self._originals:
+            return list(self.steps)
+        return [self._originals.get(index, step) for index, step in enumerate(self.steps)]
 
     def clear(self) -> None:
         """Forget every step (restart); breakpoints stay."""

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from tui.errors import GradstepError, GraphvizMissing
-from tui.render.graph_files import FORMATS, INSTALL_HINT, ExportRequest, ExportResult, export_step
+from tui.render.graph_files import (
+    FORMATS,
+    INSTALL_HINT,
+    ExportRequest,
+    ExportResult,
+    export_step,
+)
 from tui.steps.model import Step
 from tui.steps.queries import loss_to_follow
 
@@ -132,7 +139,7 @@ class ExportScreen(ModalScreen[str | None]):
             with Horizontal(classes="export-row"):
                 yield Label("Tensor")
                 yield Select(
-                    [(name, name) for name in self.tensors],
+                    [(Content(name), name) for name in self.tensors],  # a recording's names: text, never markup
                     value=self.default_tensor if self.default_tensor else Select.NULL,
                     allow_blank=self.default_tensor is None,
                     prompt="no tensor with a graph",
@@ -152,7 +159,7 @@ class ExportScreen(ModalScreen[str | None]):
                 yield Input(path, compact=True, id="export-path")
             with VerticalScroll(id="export-message-box"):
                 no_dot = f"Graphviz's dot is not installed, so only DOT can be written; {INSTALL_HINT}."
-                yield Static("" if self.has_dot else no_dot, id="export-message")
+                yield Static("" if self.has_dot else no_dot, id="export-message", markup=False)
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", compact=True, id="export-go")
                 yield Button("Cancel", compact=True, id="export-cancel")

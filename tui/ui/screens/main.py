@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from textual import events
 from textual.app import ComposeResult
@@ -100,7 +100,7 @@ class MainScreen(Screen):
                 yield OutputPane(id="output")
             with Vertical(id="state-column"):
                 # A hint, or the accumulation warning, wrapped (up to three lines).
-                yield Label(SELECT_HINT, id="tensor-banner")
+                yield Label(SELECT_HINT, id="tensor-banner", markup=False)  # names tensors: text, never markup
                 yield TensorTable(id="tensors")
                 with Horizontal(id="graph-row"):
                     yield GraphTree(id="graph")

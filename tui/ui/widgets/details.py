@@ -7,8 +7,8 @@ drawn, so a theme change repaints in the new colours. The text is built in
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from rich.color import Color, blend_rgb
 from rich.style import Style

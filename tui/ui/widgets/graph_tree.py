@@ -9,8 +9,8 @@ only the lines whose values changed, with no layout pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from rich.segment import Segment
 from rich.style import Style

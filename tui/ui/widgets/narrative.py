@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from textual.containers import VerticalScroll
 
+from tui.render.safe_text import visible_lines
+
 if TYPE_CHECKING:
     from textual.widgets import Markdown
 
@@ -20,7 +22,8 @@ class NarrativePane(VerticalScroll):
 
     def show(self, markdown: str | None) -> None:
         """Show a narrative cell (or a hint when the line has none)."""
-        text = markdown if markdown else "*No narrative for this line.*"
+        # A recording's markdown: its control characters shown as escapes (markdown's own markup is the point).
+        text = visible_lines(markdown) if markdown else "*No narrative for this line.*"
         if text == self._shown:
             return
         self._shown = text

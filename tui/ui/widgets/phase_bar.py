@@ -15,10 +15,12 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
 from tui.render.numbers import step_counter
+from tui.render.safe_text import visible
 
 PHASE_LABELS = (("forward", "Forward"), ("backprop", "Backprop"), ("optimize", "Optimize"), ("reset", "Reset"))
 
@@ -67,9 +69,10 @@ class Counter(Static):
             self.forms = forms
             self.refresh()  # 1fr wide: the text never moves the layout
 
-    def render(self) -> str:
+    def render(self) -> Content:
+        # Content, not a str: a str would be parsed as markup, and the iteration and status are data.
         width = self.content_region.width or self.size.width
-        return next((form for form in self.forms if cell_len(form) <= width), self.forms[-1])
+        return Content(visible(next((form for form in self.forms if cell_len(form) <= width), self.forms[-1])))
 
 
 class PhaseBar(Horizontal):
@@ -84,7 +87,7 @@ class PhaseBar(Horizontal):
         self._phases: dict[str, Static] = {}
         self._counter = Counter(id="phase-counter")
         self._mode = Static(" LIVE ", id="run-mode")
-        self._device = Static("⚙ cpu", id="device-label")
+        self._device = Static("⚙ cpu", id="device-label", markup=False)
 
     def compose(self) -> ComposeResult:
         for position, (phase, label) in enumerate(PHASE_LABELS):
@@ -108,7 +111,8 @@ class PhaseBar(Horizontal):
             self._mode.update(" REPLAY " if state.replay else " LIVE ")
         self._mode.set_class(state.replay, "-replay")
         if state.device != old.device:
-            self._device.update(f"⚙ {state.device}")
+            # The device can come from a recording's header: plain text, never markup.
+            self._device.update(Content(visible(f"⚙ {state.device}")))
 
     def on_click(self, event: events.Click) -> None:
         if event.widget is self._device:

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.render.safe_text import visible_lines
 from tui.ui.widgets.styles_cache import CachedStyles
 
 BREAKPOINT = "●"
@@ -75,7 +76,7 @@ class SourceView(CachedStyles, ScrollView, can_focus=True):
     def __init__(self, source: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._code_lines: list[Text] = []
-        self._source = source
+        self._source = visible_lines(source)
         self._segments: dict[int, list[Segment]] = {}
         self.current_line: int | None = None
         self.exception_line: int | None = None
@@ -152,7 +153,9 @@ class SourceView(CachedStyles, ScrollView, can_focus=True):
         """Show the script at once as plain text; colour it right after that first paint.
 
         Pygments compiles its Python lexer on first use (~80 ms): start-up paints first.
+        The text is a recording's or a script's: its control characters are shown as escapes.
         """
+        source = visible_lines(source)
         self._source = source
         self._set_lines(Text(source), source)
         if self.is_mounted:

@@ -258,7 +258,7 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
         """Move the selection up or down (0: select the row under the cursor)."""
         if not self._rows:
             return
-        current = self.cursor_row if self.cursor_row >= 0 else 0
+        current = max(self.cursor_row, 0)
         last = len(self._rows) - 1 - (self._rows[-1].view is None)
         self._pick(max(0, min(current + delta, last)))
 
