@@ -207,7 +207,7 @@ class Tracer(bdb.Bdb):
                 walk.f_trace_lines = True
             walk = walk.f_back
         mine = sys.gettrace()
-        settrace_all_threads: Callable[[Any], None] = threading.settrace_all_threads  # 3.12+
+        settrace_all_threads: Callable[[Any], None] = getattr(threading, "settrace_all_threads")  # noqa: B009 - 3.12+, mypy checks for 3.10
         settrace_all_threads(on_call)
         threading.settrace(None)  # not for threads started later
         sys.settrace(mine)  # nor for the calling thread
