@@ -25,6 +25,19 @@ def resolve_script(name: str) -> Path:
     raise BadInput(f"no such script: {name}")
 
 
+def check_breakpoints(script: Path, breakpoints: list[int]) -> None:
+    """`--break` on a blank, comment or missing line: exit 2 naming it, before anything runs."""
+    if not breakpoints:
+        return
+    from tui.steps.break_lines import check_break_lines
+
+    try:
+        source = script.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # the session says why it cannot read the script
+    check_break_lines(source, breakpoints)
+
+
 def _progress_interval() -> float:
     """Seconds between plain progress lines: GRADSTEP_PROGRESS_INTERVAL, else 5."""
     try:
@@ -85,6 +98,7 @@ def main(args: argparse.Namespace) -> int:
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(args.script)
+    check_breakpoints(script, args.breakpoints)
     writer: RecordingWriter | None = None
     progress = Progress(script)
 
@@ -100,6 +114,7 @@ def main(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         device=args.device,
+        argv=getattr(args, "script_args", ()),
     )
     try:
         with RecordingWriter(args.output, session.header) as writer:

@@ -1,7 +1,7 @@
 """The engine's child process: runs one script and streams its steps to the app.
 
     python -m tui.engine.child run SCRIPT --steps-fd W --commands-fd R [--device D]
-                                          [--max-steps N] [--break LINE ...]
+                                          [--max-steps N] [--break LINE ...] [--script-arg=WORD ...]
     python -m tui.engine.child devices          a JSON list of {name, available, reason, details}
     python -m tui.engine.child check-device D   exit 2 with one line when D cannot be used
 
@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             breakpoints=tuple(args.breaks),
             device=args.device,
+            argv=args.script_args,
         )
     except GradstepError as error:
         writer.send({"t": "failed", "error": str(error), "code": 2})
@@ -212,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--device", default=None)
     runner.add_argument("--max-steps", type=int, default=100_000)
     runner.add_argument("--break", dest="breaks", type=int, action="append", default=[])
+    # The script's sys.argv[1:], one `--script-arg=WORD` each (the `=` form takes words that start with -).
+    runner.add_argument("--script-arg", dest="script_args", action="append", default=[])
     runner.set_defaults(handler=run)
     lister = commands.add_parser("devices")
     lister.set_defaults(handler=devices)

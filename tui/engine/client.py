@@ -99,6 +99,7 @@ class ChildSession:
         breakpoints: Iterable[int] = (),
         device: str | None = None,
         python: str | None = None,
+        argv: Iterable[str] = (),
     ) -> None:
         self._on_step = on_step
         self._on_done = on_done
@@ -114,13 +115,14 @@ class ChildSession:
             arguments += ["--device", device]
         for line in sorted({int(line) for line in breakpoints}):
             arguments += ["--break", str(line)]
+        script_argv = [str(word) for word in argv]
         steps_read, steps_write = os.pipe()
         commands_read, commands_write = os.pipe()
         self._log = tempfile.TemporaryFile(prefix="gradstep-engine-")
         try:
             self.process = subprocess.Popen(
                 child_command(*arguments, "--steps-fd", str(steps_write), "--commands-fd", str(commands_read),
-                              python=python),
+                              *(f"--script-arg={word}" for word in script_argv), python=python),
                 stdin=subprocess.DEVNULL,  # the script's input() ends at once instead of reading our keys
                 stdout=subprocess.DEVNULL,  # nothing the script or torch prints garbles the screen
                 stderr=self._log,

@@ -61,6 +61,7 @@ class RunSpec:
     max_steps: int
     device: str
     source_lines: tuple[str, ...]
+    argv: tuple[str, ...] = ()  # the script's sys.argv[1:]
 
 
 class Runner:
@@ -111,7 +112,7 @@ class Runner:
         """Run the script to its end; returns (status, exception)."""
         spec = self.spec
         environment = script_environment(
-            spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only"
+            spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only", argv=spec.argv
         )
         self.probes.install()
         try:

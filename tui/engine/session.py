@@ -79,6 +79,7 @@ class Session:
         max_steps: int = 100_000,
         breakpoints: Iterable[int] = (),
         device: str | None = None,
+        argv: Iterable[str] = (),
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -100,6 +101,7 @@ class Session:
             max_steps=max_steps,
             device=device_name,
             source_lines=tuple(source.splitlines()),
+            argv=tuple(str(word) for word in argv),
         )
         self._table = LoopTable(tree)
         self.header = Header(
