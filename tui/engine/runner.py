@@ -23,6 +23,7 @@ from tui.engine.environment import script_environment
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
+from tui.engine.resets import ManualResets
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
@@ -86,6 +87,7 @@ class Runner:
         self.views = ViewMaker()
         self.graphs = GraphCapture()
         self.accumulation = Accumulation()
+        self.resets = ManualResets()  # `.grad = None` / `.grad.zero_()` by hand: reset steps of their own
         self.tracer = Tracer(spec.filename, self._at_line)
         # breaks-only runs hit their breakpoints through the instrumented code, untraced.
         self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
@@ -132,6 +134,7 @@ class Runner:
             self.views.clear()
             self.graphs.clear()
             self.accumulation.clear()
+            self.resets.clear()
             self._leaves = []
             self._previous = {}
 
@@ -159,6 +162,7 @@ class Runner:
             return self._raised(exit_request)  # a failing exit status, as the shell would see it
         except BaseException as error:  # the script's own exception: shown as a step
             return self._raised(error)
+        self._reset_steps(None)
         self._emit("end", None)
         return "finished", None
 
@@ -184,6 +188,8 @@ class Runner:
         if self.spec.mode == "breaks-only":  # a kick to honour a stop request: carry on untraced
             self.tracer.set_continue()
             return
+        if not self._reset_steps(frame):
+            return  # the learner continued from the reset sub-step
         self._emit("line", frame)
         if self.spec.mode == "interactive":
             self.paused_frame = frame
@@ -213,6 +219,15 @@ class Runner:
         self.command = "continue"
         self._untraced_from = (self._last_line, self.counters.snapshot())
         self.tracer.set_continue()
+
+    def _reset_steps(self, frame: FrameType | None) -> bool:
+        """A reset step for each `.grad = None` / `.grad.zero_()` the last line did; False if continued from it."""
+        if self._last_event is not None or not self.capturing():
+            return True  # a backward, optimizer.step() or zero_grad() ran meanwhile: its own steps said so
+        for event in self.resets.found(self._previous, lambda tensor: self.accumulation.set(tensor, 0)):
+            if not self.event_step("reset", frame, line=self._last_line, reset=event) and self.command == "continue":
+                return False
+        return True
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
@@ -350,11 +365,15 @@ class Runner:
             if view.accumulated != shown:
                 views[name] = dataclasses.replace(view, accumulated=shown)
         self._leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
+        if self.spec.mode != "breaks-only":
+            self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
         if pending:
             views.update((name, view) for name, view in pending.items() if name in views)
         ids = {name: id(tensor) for name, tensor, _ in named.tensors}
         if kind in ("backward", "accumulate", "optimizer", "reset"):
             phase = event_phase(kind, self._phase)
+        elif self.probes.backward_running and kind == "line":
+            phase = "backprop"  # a line run by backward() itself: a custom Function's backward, a hook
         else:
             found = changes(self._previous, views, self._previous_ids, ids)
             named_tensors = {name: tensor for name, tensor, _ in named.tensors}
