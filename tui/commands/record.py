@@ -95,6 +95,7 @@ class Progress:
 
 def main(args: argparse.Namespace) -> int:
     """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
+    from tui.engine.script_input import terminal_reader
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(args.script)
@@ -115,6 +116,7 @@ def main(args: argparse.Namespace) -> int:
         breakpoints=args.breakpoints,
         device=args.device,
         argv=getattr(args, "script_args", ()),
+        read_line=terminal_reader(),  # input(): its prompt on the terminal, the line from it
     )
     try:
         with RecordingWriter(args.output, session.header) as writer:

@@ -24,6 +24,7 @@ from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
 from tui.engine.resets import ManualResets
+from tui.engine.script_input import LineReader, script_input
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
@@ -63,6 +64,7 @@ class RunSpec:
     device: str
     source_lines: tuple[str, ...]
     argv: tuple[str, ...] = ()  # the script's sys.argv[1:]
+    read_line: LineReader | None = None  # where the script's input() reads (None: Python's own input())
 
 
 class Runner:
@@ -118,7 +120,7 @@ class Runner:
         )
         self.probes.install()
         try:
-            with environment as module:
+            with environment as module, script_input(self.output, spec.read_line):
                 namespace = module.__dict__
                 namespace[FOR_NAME] = self.counters.start_for
                 namespace[WHILE_NAME] = self.counters.tick_while

@@ -80,6 +80,7 @@ class Session:
         breakpoints: Iterable[int] = (),
         device: str | None = None,
         argv: Iterable[str] = (),
+        read_line: Callable[[str], str | None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -102,6 +103,7 @@ class Session:
             device=device_name,
             source_lines=tuple(source.splitlines()),
             argv=tuple(str(word) for word in argv),
+            read_line=read_line,
         )
         self._table = LoopTable(tree)
         self.header = Header(
