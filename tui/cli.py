@@ -35,6 +35,28 @@ _HANDLERS = {
 }
 
 DEVICE_HELP = "run the script on this device: cpu, cuda, cuda:N or mps (default: cpu)"
+# Sub-commands that run a script: words after SCRIPT, and everything after `--`, are its sys.argv[1:].
+SCRIPT_COMMANDS = ("run", "record", "export")
+
+
+def _at_least_one(text: str) -> int:
+    """--max-steps N: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_script_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "script_args",
+        nargs="*",
+        metavar="ARGS",
+        help="the script's own arguments (its sys.argv[1:]); put them after `--` when they start with -",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +70,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", metavar="DEVICE", help=DEVICE_HELP)
     parser.add_argument(
         "--max-steps",
-        type=int,
+        type=_at_least_one,
         default=100_000,
         metavar="N",
         help="end the run with a 'limit' step after N steps (default: 100000)",
@@ -81,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="open the debugger on a script (same as `gradstep SCRIPT`)")
     run.add_argument("script", metavar="SCRIPT", help="a Python script that uses PyTorch")
+    _add_script_args(run)
     _add_run_options(run)
 
     lesson = commands.add_parser("lesson", help="open a lesson of the course by id (`03` or `03-sgd-to-15`)")
@@ -92,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="run a script or lesson headless and write a .gstep recording")
     record.add_argument("script", metavar="SCRIPT", help="a script path, or a lesson id")
+    _add_script_args(record)
     record.add_argument("-o", "--output", required=True, metavar="FILE.gstep", help="where to write the recording")
     _add_run_options(record)
     record.add_argument(
@@ -114,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="draw the autograd graph at a step as svg, png, pdf or dot")
     export.add_argument("source", metavar="SCRIPT_OR_RECORDING")
+    _add_script_args(export)
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
     export.add_argument("--step", type=int, metavar="N", help="the step to draw (default: the last)")
     export.add_argument("--tensor", metavar="NAME", help="the tensor whose graph to draw (default: the latest loss)")
@@ -146,9 +171,28 @@ def _normalise(argv: list[str]) -> list[str]:
     return argv
 
 
+def _split_script_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(gradstep's arguments, the script's arguments after the first `--`) for a script command."""
+    if argv and argv[0] in SCRIPT_COMMANDS and "--" in argv:
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1 :]
+    return argv, []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run one sub-command, and return its exit code."""
-    args = build_parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    own, script_tail = _split_script_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    parser = build_parser()
+    args, extras = parser.parse_known_args(own)
+    if extras:
+        # Words for the script that came after gradstep's own options (`record s.py -o r.gstep 3`)
+        # are still the script's; an option gradstep does not know is an error, as argparse says.
+        unknown = [word for word in extras if word.startswith("-")]
+        if unknown or not hasattr(args, "script_args"):
+            hint = " (the script's own options go after `--`)" if hasattr(args, "script_args") else ""
+            parser.error(f"unrecognized arguments: {' '.join(unknown or extras)}{hint}")
+    if hasattr(args, "script_args"):
+        args.script_args = [*args.script_args, *extras, *script_tail]
     command = args.command or "picker"
     module_name, function_name = _HANDLERS[command]
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.break_lines import check_break_lines
 from tui.steps.model import Step
 from tui.steps.runs import DeviceInfo, RunResult
 from tui.ui.live import LiveTarget, StepSource
@@ -60,8 +61,9 @@ def list_devices() -> list[DeviceInfo]:
     return [DeviceInfo(str(d["name"]), bool(d["available"]), d.get("reason"), d.get("details")) for d in ask_child()]
 
 
-def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
+def session_starter(script: Path, max_steps: int, argv: Iterable[str] = ()) -> Callable[..., StepSource]:
     """A function the app calls (on a background thread) to start the engine's child process on the script."""
+    script_argv = tuple(argv)
 
     def start(
         on_step: Callable[[Step], object],
@@ -75,7 +77,8 @@ def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
         )
 
         return ChildSession(
-            script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device
+            script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device,
+            argv=script_argv,
         )
 
     return start
@@ -88,6 +91,7 @@ def live_target(
     max_steps: int = 100_000,
     breakpoints: Iterable[int] = (),
     title: str | None = None,
+    argv: Iterable[str] = (),
 ) -> LiveTarget:
     """Check a script and describe how to run it live.
 
@@ -96,11 +100,13 @@ def live_target(
     """
     source = read_script(script)
     check_compiles(source, script)
+    breakpoints = tuple(breakpoints)
+    check_break_lines(source, breakpoints)
     script = script.absolute()
     return LiveTarget(
         script=script,
         source=source,
-        start_session=session_starter(script, max_steps),
+        start_session=session_starter(script, max_steps, argv),
         list_devices=list_devices,
         device=device,
         breakpoints=tuple(breakpoints),
@@ -146,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
+        argv=args.script_args,
     )
     check_device(args.device)
     return _open_live(target)

@@ -67,10 +67,11 @@ class _Collector:
 
 def record_steps(script: Path, args: argparse.Namespace) -> list[Step]:
     """Run the script headless under the engine and return its steps up to the one asked for."""
-    from tui.commands.record import resolve_script
+    from tui.commands.record import check_breakpoints, resolve_script
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(str(script))
+    check_breakpoints(script, args.breakpoints)
 
     collector = _Collector(args.step, args.all_steps)
     session = Session(
@@ -80,6 +81,7 @@ def record_steps(script: Path, args: argparse.Namespace) -> list[Step]:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         device=args.device,
+        argv=getattr(args, "script_args", ()),
     )
     collector.session = session
     result = session.run()

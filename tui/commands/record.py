@@ -41,6 +41,20 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def check_breakpoints(script: Path, breakpoints: list[int]) -> None:
+    """`--break` on a blank, comment or missing line: exit 2 naming it, before anything runs."""
+    if not breakpoints:
+        return
+    from tui.steps.break_lines import check_break_lines
+    from tui.steps.source import read_source
+
+    try:
+        source = read_source(script)
+    except BadInput:
+        return  # the session says why it cannot read the script
+    check_break_lines(source, breakpoints)
+
+
 def _progress_interval() -> float:
     """Seconds between plain progress lines: GRADSTEP_PROGRESS_INTERVAL, else 5."""
     try:
@@ -123,11 +137,13 @@ def _os_exit_raises() -> Iterator[None]:
 
 def main(args: argparse.Namespace) -> int:
     """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
+    from tui.engine.script_input import terminal_reader
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(args.script)
     if same_file(script, Path(args.output)):
         raise BadInput(f"-o {args.output} is the script itself: choose another output (the script is unchanged)")
+    check_breakpoints(script, args.breakpoints)
     writer: RecordingWriter | None = None
     progress = Progress(script)
 
@@ -149,6 +165,8 @@ def main(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         device=args.device,
+        argv=getattr(args, "script_args", ()),
+        read_line=terminal_reader(),  # input(): its prompt on the terminal, the line from it
     )
     try:
         with RecordingWriter(args.output, session.header) as writer, _os_exit_raises():

@@ -1,7 +1,7 @@
 """The engine's child process: runs one script and streams its steps to the app.
 
     python -m tui.engine.child run SCRIPT --steps-fd W --commands-fd R [--device D]
-                                          [--max-steps N] [--break LINE ...]
+                                          [--max-steps N] [--break LINE ...] [--script-arg=WORD ...]
     python -m tui.engine.child devices          a JSON list of {name, available, reason, details}
     python -m tui.engine.child check-device D   exit 2 with one line when D cannot be used
 
@@ -11,9 +11,11 @@ graph and step records as the script reaches them, then a result record and the 
     {"t": "result", "status": S, "steps": N, "exception": {...} | null}   how the run ended
     {"t": "reply", "id": K, "paths": [...], "notes": [...]}                a live export's files
     {"t": "reply", "id": K, "error": TEXT, "error_type": NAME}             or why not
+    {"t": "input", "prompt": TEXT}        the script called input(): the app answers with a line
 Commands arrive on the commands fd, one JSON object a line: {"c": "step_into"} (step_over,
 step_out, resume, pause, stop), {"c": "set_breakpoints", "lines": [...]},
-{"c": "export", "id": K, "request": {...}}. A reader thread takes them while the script runs,
+{"c": "export", "id": K, "request": {...}}, {"c": "input", "text": LINE} (or "eof": true) answering
+an input record; a stop or the end of the commands ends a pending input() with EOFError. A reader thread takes them while the script runs,
 so a pause reaches a running script. The end of the commands (the app went away) stops the
 script; the process then leaves without waiting on it.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import sys
 import threading
 from pathlib import Path
@@ -113,7 +116,28 @@ def _export(session: Any, writer: StepWriter, ident: Any, data: dict[str, Any]) 
                  "notes": list(result.notes)})
 
 
-def _serve(session: Any, writer: StepWriter, commands: IO[bytes]) -> None:
+class AppInput:
+    """The script's input() in the child: the prompt goes to the app, the line comes back as a command."""
+
+    def __init__(self, writer: StepWriter) -> None:
+        self._writer = writer
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+    def read_line(self, prompt: str) -> str | None:
+        """In the script's thread: ask the app, wait for its answer (None: end of input)."""
+        self._writer.send({"t": "input", "prompt": prompt})
+        return self._lines.get()
+
+    def answer(self, command: dict[str, Any]) -> None:
+        text = command.get("text")
+        self._lines.put(None if command.get("eof") or not isinstance(text, str) else text)
+
+    def close(self) -> None:
+        """A stop, or the app went away: a pending input() ends with EOFError."""
+        self._lines.put(None)
+
+
+def _serve(session: Any, writer: StepWriter, commands: IO[bytes], lines: AppInput | None = None) -> None:
     """Take the app's commands until they end."""
     plain = set(PLAIN_COMMANDS)
     for raw in commands:
@@ -122,7 +146,11 @@ def _serve(session: Any, writer: StepWriter, commands: IO[bytes]) -> None:
             name = command["c"]
         except (ValueError, KeyError, TypeError):
             continue
-        if name in plain:
+        if name == "input" and lines is not None:
+            lines.answer(command)
+        elif name in plain:
+            if name == "stop" and lines is not None:
+                lines.close()
             getattr(session, name)()
         elif name == "set_breakpoints":
             session.set_breakpoints(int(line) for line in command.get("lines", ()))
@@ -148,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         return 70
 
     done = threading.Event()
+    lines = AppInput(writer)
 
     def on_done(result: Any) -> None:
         exception = result.exception.to_json() if result.exception is not None else None
@@ -166,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             breakpoints=tuple(args.breaks),
             device=args.device,
+            argv=args.script_args,
+            read_line=lines.read_line,
         )
     except GradstepError as error:
         writer.send({"t": "failed", "error": str(error), "code": 2})
@@ -176,8 +207,9 @@ def run(args: argparse.Namespace) -> int:
     writer.send(StepEncoder.header(session.header))
     session.start()
     try:
-        _serve(session, writer, commands)
+        _serve(session, writer, commands, lines)
     finally:
+        lines.close()
         # The app went away: stop the script, give it a moment, then leave regardless.
         session.stop()
         done.wait(ORPHAN_GRACE_S)
@@ -214,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--device", default=None)
     runner.add_argument("--max-steps", type=int, default=100_000)
     runner.add_argument("--break", dest="breaks", type=int, action="append", default=[])
+    # The script's sys.argv[1:], one `--script-arg=WORD` each (the `=` form takes words that start with -).
+    runner.add_argument("--script-arg", dest="script_args", action="append", default=[])
     runner.set_defaults(handler=run)
     lister = commands.add_parser("devices")
     lister.set_defaults(handler=devices)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # the plain ones call the session's method of that name.
 PlainCommand = Literal[StepCommand, "pause", "stop"]
 PLAIN_COMMANDS: tuple[PlainCommand, ...] = get_args(PlainCommand)
-ChildCommand = Literal[PlainCommand, "set_breakpoints", "export"]
+ChildCommand = Literal[PlainCommand, "set_breakpoints", "export", "input"]
 
 # After stop(), a child that has not left within this long is killed (SIGKILL), never waited on.
 STOP_GRACE_S = 1.0
@@ -100,8 +100,13 @@ class ChildSession:
         breakpoints: Iterable[int] = (),
         device: str | None = None,
         python: str | None = None,
+        argv: Iterable[str] = (),
+        on_input: Callable[[str], object] | None = None,
     ) -> None:
         self._on_step = on_step
+        # The script called input(PROMPT): answer with answer_input(line) (None: end of input).
+        # Without a handler, input() gets the end of input at once, as with stdin from /dev/null.
+        self.on_input = on_input
         self._on_done = on_done
         self._done = threading.Event()
         self._result: RunResult | None = None
@@ -115,13 +120,14 @@ class ChildSession:
             arguments += ["--device", device]
         for line in sorted({int(line) for line in breakpoints}):
             arguments += ["--break", str(line)]
+        script_argv = [str(word) for word in argv]
         steps_read, steps_write = os.pipe()
         commands_read, commands_write = os.pipe()
         self._log = tempfile.TemporaryFile(prefix="gradstep-engine-")
         try:
             self.process = subprocess.Popen(
                 child_command(*arguments, "--steps-fd", str(steps_write), "--commands-fd", str(commands_read),
-                              python=python),
+                              *(f"--script-arg={word}" for word in script_argv), python=python),
                 stdin=subprocess.DEVNULL,  # the script's input() ends at once instead of reading our keys
                 stdout=subprocess.DEVNULL,  # nothing the script or torch prints garbles the screen
                 stderr=self._log,
@@ -188,6 +194,11 @@ class ChildSession:
                     future = self._replies.pop(int(record.get("id", -1)), None)
                     if future is not None:
                         future.set_result(record)
+                elif kind == "input":
+                    if self.on_input is None:
+                        self.answer_input(None)
+                    else:
+                        self.on_input(str(record.get("prompt", "")))
                 elif kind == "end":
                     break
                 else:
@@ -287,6 +298,13 @@ class ChildSession:
 
     def set_breakpoints(self, lines: Iterable[int]) -> None:
         self._send("set_breakpoints", lines=sorted({int(line) for line in lines}))
+
+    def answer_input(self, line: str | None) -> None:
+        """The learner's line for the script's pending input() (None: end of input, EOFError)."""
+        if line is None:
+            self._send("input", eof=True)
+        else:
+            self._send("input", text=line)
 
     def stop(self) -> None:
         """End the run; a child that has not left within STOP_GRACE_S is killed. Never waits."""

@@ -1,6 +1,6 @@
 """The process as `python script.py` would give it to the script, for the length of one run.
 
-`__main__` is a fresh module with `__file__` set, `sys.argv` is `[script]` and the script's
+`__main__` is a fresh module with `__file__` set, `sys.argv` is `[script, *argv]` and the script's
 folder is `sys.path[0]`; its stdout/stderr go to the run's buffer; torch's default device
 is the chosen one in this thread only. Everything is put back afterwards: argv, `__main__`,
 sys.path, the working directory (scripts often chdir to their own folder) and the streams;
@@ -54,7 +54,8 @@ def _local_modules(folder: str, before: set[str]) -> list[str]:
 
 @contextmanager
 def script_environment(
-    script: Path, filename: str, device: str, buffer: output.OutputBuffer, traced: bool
+    script: Path, filename: str, device: str, buffer: output.OutputBuffer, traced: bool,
+    argv: tuple[str, ...] = (),
 ) -> Iterator[types.ModuleType]:
     """Yield the script's `__main__` module, with the process set up around it."""
     module = types.ModuleType("__main__")
@@ -67,7 +68,7 @@ def script_environment(
             _original = (sys.argv, sys.modules.get("__main__"), os.getcwd(), list(sys.path))
         _runs += 1
         modules_before = set(sys.modules)
-        sys.argv = [str(script)]
+        sys.argv = [str(script), *argv]
         sys.path.insert(0, script_dir)
         sys.modules["__main__"] = module
     output.install()

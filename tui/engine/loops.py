@@ -20,7 +20,7 @@ the script is compiled from an instrumented AST: `for x in it:` iterates
 evaluations of the test. Line numbers are kept, so tracebacks and line events are
 those of the plain script. The header-on-entry case is told apart from later
 header evaluations by the frame's instruction offset (before the body's code and
-not at FOR_ITER means the loop is being entered).
+not at FOR_ITER, past any EXTENDED_ARG prefix, means the loop is being entered).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ FOR_NAME = "__gradstep_for__"
 WHILE_NAME = "__gradstep_while__"
 BREAK_NAME = "__gradstep_break__"
 _FOR_ITER = dis.opmap["FOR_ITER"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class LoopCounters:
         lasti = frame.f_lasti
         if lasti >= self._body_offset(frame.f_code, loop):
             return False
-        return frame.f_code.co_code[lasti] != _FOR_ITER
+        return _opcode_at(frame.f_code.co_code, lasti) != _FOR_ITER
 
     # -- called by the instrumented script -------------------------------------------------
 
@@ -193,6 +194,18 @@ class LoopCounters:
         if counter is None or counter[0] < 1:
             return None
         return loop.line, counter[0]
+
+
+def _opcode_at(code: bytes, offset: int) -> int:
+    """The instruction at `offset`, past any EXTENDED_ARG prefixes.
+
+    A loop whose body is longer than 255 code units jumps back to the EXTENDED_ARG that
+    carries FOR_ITER's jump target, not to FOR_ITER itself (and a long enough body needs
+    several prefixes); every instruction is two bytes from Python 3.6 on.
+    """
+    while offset + 2 < len(code) and code[offset] == _EXTENDED_ARG:
+        offset += 2
+    return code[offset] if 0 <= offset < len(code) else -1
 
 
 class _CountingIterator:

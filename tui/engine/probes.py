@@ -103,6 +103,9 @@ class Probes:
         # event happened, so that the script keeps its native speed.
         self.light = light
         self._inside = threading.local()
+        # Backward passes running now (any thread): the script's lines they run (a custom
+        # Function's backward, a tensor hook) are backprop, whatever they compute.
+        self.backward_running = 0
 
     # -- installing ------------------------------------------------------------------------
 
@@ -138,17 +141,23 @@ class Probes:
         """Run a backward pass (or autograd.grad), reporting node by node when wanted."""
         if self.light:
             self.host.noted("backprop", _tensors(roots))
-            return real(roots, *args, **kwargs)
+            self.backward_running += 1
+            try:
+                return real(roots, *args, **kwargs)
+            finally:
+                self.backward_running -= 1
         if getattr(self._inside, "backward", False):
             return real(roots, *args, **kwargs)
         self._inside.backward = True
         self.host.noted("backprop", _tensors(roots))
+        self.backward_running += 1
         try:
             frame = self._script_frame()
             if self.host.capturing():
                 return self._captured_backward(real, roots, args, kwargs, frame)
             return self._plain_backward(real, roots, args, kwargs)
         finally:
+            self.backward_running -= 1
             self._inside.backward = False
             self.host.graphs.saved_freed()
 

@@ -24,6 +24,8 @@ from tui.engine.environment import script_environment
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
+from tui.engine.resets import ManualResets
+from tui.engine.script_input import LineReader, script_input
 from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
@@ -70,6 +72,8 @@ class RunSpec:
     max_steps: int
     device: str
     source_lines: tuple[str, ...]
+    argv: tuple[str, ...] = ()  # the script's sys.argv[1:]
+    read_line: LineReader | None = None  # where the script's input() reads (None: Python's own input())
 
 
 class Runner:
@@ -94,6 +98,7 @@ class Runner:
         self.views = ViewMaker()
         self.graphs = GraphCapture()
         self.accumulation = Accumulation()
+        self.resets = ManualResets()  # `.grad = None` / `.grad.zero_()` by hand: reset steps of their own
         self.tracer = Tracer(spec.filename, self._at_line)
         # breaks-only runs hit their breakpoints through the instrumented code, untraced.
         self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
@@ -120,11 +125,11 @@ class Runner:
         """Run the script to its end; returns (status, exception)."""
         spec = self.spec
         environment = script_environment(
-            spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only"
+            spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only", argv=spec.argv
         )
         self.probes.install()
         try:
-            with environment as module:
+            with environment as module, script_input(self.output, spec.read_line):
                 namespace = module.__dict__
                 namespace[FOR_NAME] = self.counters.start_for
                 namespace[WHILE_NAME] = self.counters.tick_while
@@ -140,6 +145,7 @@ class Runner:
             self.views.clear()
             self.graphs.clear()
             self.accumulation.clear()
+            self.resets.clear()
             self._leaves = []
             self._previous = {}
 
@@ -167,6 +173,7 @@ class Runner:
             return self._raised(exit_request)  # a failing exit status, as the shell would see it
         except BaseException as error:  # the script's own exception: shown as a step
             return self._raised(error)
+        self._reset_steps(None)
         self._emit("end", None)
         return "finished", None
 
@@ -192,6 +199,8 @@ class Runner:
         if self.spec.mode == "breaks-only":  # a kick to honour a stop request: carry on untraced
             self.tracer.set_continue()
             return
+        if not self._reset_steps(frame):
+            return  # the learner continued from the reset sub-step
         self._emit("line", frame)
         if self.spec.mode == "interactive":
             self.paused_frame = frame
@@ -221,6 +230,15 @@ class Runner:
         self.command = "continue"
         self._untraced_from = (self._last_line, self.counters.snapshot())
         self.tracer.set_continue()
+
+    def _reset_steps(self, frame: FrameType | None) -> bool:
+        """A reset step for each `.grad = None` / `.grad.zero_()` the last line did; False if continued from it."""
+        if self._last_event is not None or not self.capturing():
+            return True  # a backward, optimizer.step() or zero_grad() ran meanwhile: its own steps said so
+        for event in self.resets.found(self._previous, lambda tensor: self.accumulation.set(tensor, 0)):
+            if not self.event_step("reset", frame, line=self._last_line, reset=event) and self.command == "continue":
+                return False
+        return True
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
@@ -358,11 +376,15 @@ class Runner:
             if view.accumulated != shown:
                 views[name] = dataclasses.replace(view, accumulated=shown)
         self._leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
+        if self.spec.mode != "breaks-only":
+            self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
         if pending:
             views.update((name, view) for name, view in pending.items() if name in views)
         ids = {name: id(tensor) for name, tensor, _ in named.tensors}
         if kind in ("backward", "accumulate", "optimizer", "reset"):
             phase = event_phase(kind, self._phase)
+        elif self.probes.backward_running and kind == "line":
+            phase = "backprop"  # a line run by backward() itself: a custom Function's backward, a hook
         else:
             found = changes(self._previous, views, self._previous_ids, ids)
             named_tensors = {name: tensor for name, tensor, _ in named.tensors}

@@ -82,6 +82,8 @@ class Session:
         max_steps: int = 100_000,
         breakpoints: Iterable[int] = (),
         device: str | None = None,
+        argv: Iterable[str] = (),
+        read_line: Callable[[str], str | None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -98,6 +100,8 @@ class Session:
             max_steps=max_steps,
             device=device_name,
             source_lines=tuple(source.splitlines()),
+            argv=tuple(str(word) for word in argv),
+            read_line=read_line,
         )
         self._table = LoopTable(tree)
         self.header = Header(

@@ -4,10 +4,11 @@ Only frames whose code comes from the script file can stop (module level, and th
 functions and methods it defines, such as a `forward()` called by torch); torch and
 other libraries run untraced. Continue with no breakpoint drops the trace function
 as bdb does, so the script runs at native speed; a pause request from another thread
-then turns tracing back on in the worker thread (`_PyEval_SetTrace` on the worker's
-thread state, what `threading.settrace_all_threads` does on Python 3.12+), and the
-script stops at its next line. Where that is not available the trace is kept on
-during continue and pausing sets `f_trace` on the worker's frames.
+then turns tracing back on in the worker thread, and the script stops at its next line:
+on Python 3.12+ through `threading.settrace_all_threads` (standard library only); on 3.10
+and 3.11, which lack it, through `_PyEval_SetTrace` on the worker's thread state (ctypes,
+the `_Kicker`). Where neither is available the trace is kept on during continue and
+pausing sets `f_trace` on the worker's frames.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class Tracer(bdb.Bdb):
     def set_continue(self) -> None:
         """Run to a breakpoint or the end; without breakpoints, at native speed."""
         self._set_stopinfo(self.botframe, None, -1)  # type: ignore[attr-defined]  # bdb's own, not in typeshed
-        if self.breakpoints or self._kicker is None or threading.get_ident() != self._worker_ident:
+        can_kick = self._kicker is not None or hasattr(threading, "settrace_all_threads")
+        if self.breakpoints or not can_kick or threading.get_ident() != self._worker_ident:
             return
         self.native = True
         sys.settrace(None)
@@ -182,7 +184,7 @@ class Tracer(bdb.Bdb):
             self._trace_frames(frame)
 
     def _kick_through_frames(self, frame: FrameType) -> None:
-        """Python 3.13+, no _PyEval_SetTrace: the worker's next line in a script frame does the kick.
+        """Python 3.12+: the worker's next line in a script frame does the kick, no ctypes needed.
 
         An `f_trace` alone never fires in a thread that has no trace function (a breaks-only run, a
         native-speed continue), so `threading.settrace_all_threads` gives every thread one for a
@@ -282,7 +284,8 @@ class _Kicker:
 
     @classmethod
     def create(cls) -> _Kicker | None:
-        if sys.implementation.name != "cpython" or sys.version_info >= (3, 13):
+        # 3.12+ pauses through threading.settrace_all_threads (see _kick_through_frames).
+        if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
             return None
         try:
             api = ctypes.pythonapi

@@ -115,9 +115,10 @@ def update_lines(step: Step) -> list[str]:
 
 
 def reset_lines(reset: ResetEvent) -> list[str]:
-    """`my_sgd.zero_grad()`, then what it did to each tensor's .grad."""
+    """`my_sgd.zero_grad()` (or the statement of a reset by hand), then what it did to each tensor's .grad."""
     what = "set to None" if reset.set_to_none else "zeroed (filled with 0, kept)"
-    lines = [f"{reset.source}.zero_grad()"]
+    by_hand = ".grad" in reset.source  # `w.grad = None`, `w.grad.zero_()`: the source is the statement
+    lines = [reset.source if by_hand else f"{reset.source}.zero_grad()"]
     lines.extend(f"  {name}.grad {what}" for name in reset.tensors)
     if not reset.tensors:
         lines.append("  no tensor had a .grad to reset")

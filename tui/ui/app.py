@@ -46,6 +46,7 @@ from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen, MainView
 from tui.ui.screens.picker import PickerScreen
 from tui.ui.screens.save import SaveChoice, SaveScreen, free_path
+from tui.ui.screens.script_input import InputRequested, ScriptInputScreen
 from tui.ui.state import History, default_tensor
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
 from tui.ui.widgets.source_view import SourceView
@@ -191,8 +192,19 @@ class GradstepApp(NavigationActions, App[int]):
         self.header = message.header
         self.device = _device_text(message.header)
         self.control.attach(message.session)
+        if hasattr(message.session, "on_input"):  # the child's input(): ask the learner here
+            generation = message.generation
+            message.session.on_input = lambda prompt: self.post_message(InputRequested(prompt, generation))
         self._follow_source(message.header.source)
         self.refresh_view()
+
+    def on_input_requested(self, message: InputRequested) -> None:
+        """The script waits in input(): show its prompt and send back the learner's line (Esc: EOF)."""
+        session = self.control.session
+        if message.generation != self.generation or session is None:
+            return
+        answer = getattr(session, "answer_input")
+        self.push_screen(ScriptInputScreen(message.prompt), callback=answer)
 
     def _follow_source(self, source: str) -> None:
         """Show the text the engine runs: the script may have been edited since it was shown (restart)."""
