@@ -31,12 +31,25 @@ from textual.app import App  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import Label  # noqa: E402
 
-from tests.builders import header  # noqa: E402
-from tests.ui.fakes import FakeRecording, big_steps, seed_steps  # noqa: E402
+from tests.fixtures.recordings import load  # noqa: E402
 from tui.ui.app import GradstepApp  # noqa: E402
 from tui.ui.messages import StepCaptured  # noqa: E402
 
 SIZE = (160, 48)
+# 10 Linear(100, 100) layers with a ReLU between: 101,000 parameters, a grad_fn graph of 52 nodes.
+WIDE_MODEL = """
+import torch
+
+torch.manual_seed(0)
+layers = torch.nn.Sequential(*[module for _ in range(10) for module in (torch.nn.Linear(100, 100), torch.nn.ReLU())])
+data = torch.randn(8, 100)
+optimizer = torch.optim.SGD(layers.parameters(), lr=0.01)
+for _ in range(2):
+    loss = layers(data).pow(2).mean()
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+"""
 PRESSES = 60
 SETTLE_S = 0.03
 STARTS = 3  # first-paint figures are the median of this many fresh processes
@@ -218,7 +231,7 @@ def main() -> None:
     rows.append(asyncio.run(keypress_latency(TrivialApp(), ["right"] * PRESSES)).row("keypress, a one-label Textual app (for scale)"))
     # 1. keypress → screen on the seed example: walking the history, and stepping the live engine
     walk = ["right"] * (PRESSES // 2) + ["left"] * (PRESSES // 2)
-    stats = asyncio.run(keypress_latency(GradstepApp(recording=FakeRecording(seed_steps(3))), walk))
+    stats = asyncio.run(keypress_latency(GradstepApp(recording=load("seed_sgd")), walk))
     rows.append(stats.row("keypress, seed example, history ←/→"))
     try:
         from tui.commands.app import live_target
@@ -230,16 +243,24 @@ def main() -> None:
         rows.append(("  of which the engine: key to step posted", f"{engine:.1f} ms", f"{percentile(stats.engine, .95)*1e3:.1f} ms", ""))
     except ImportError as error:
         rows.append(("keypress, seed example, live", f"skipped: {error}", "", ""))
-    # 2. a 100k-parameter model with a 200-node graph (synthetic steps)
-    stats = asyncio.run(keypress_latency(GradstepApp(recording=FakeRecording(big_steps(PRESSES + 1))), ["right"] * PRESSES))
-    rows.append(stats.row("keypress, 100k params, 200-node graph, →"))
-    # 3. replay of a 10,000-step recording: loading, then first paint
-    from tui.steps.recording import load_recording, write_recording
+    # 2. a 100k-parameter model (recorded by the engine, here)
+    from tests.engine.recorded import record_file
+    from tui.steps.recording import load_recording
 
     with tempfile.TemporaryDirectory() as folder:
+        wide = Path(folder) / "wide.py"
+        wide.write_text(WIDE_MODEL)
+        big = load_recording(record_file(wide, Path(folder) / "wide.gstep"))
+    stats = asyncio.run(keypress_latency(GradstepApp(recording=big), ["right"] * PRESSES))
+    nodes = max(len(step.graph.nodes) for step in big.steps if step.graph is not None)
+    rows.append(stats.row(f"keypress, 100k params, {nodes}-node graph, →"))
+    # 3. replay of a 10,000-step recording: loading, then first paint
+    with tempfile.TemporaryDirectory() as folder:
         recording = Path(folder) / "long.gstep"
-        steps = seed_steps(720)[:10_000]
-        write_recording(recording, header(), [step.with_index(position) for position, step in enumerate(steps)])
+        long_seed = Path(folder) / "seed_720.py"  # the seed example with 720 iterations: 10,000 steps
+        long_seed.write_text((REPO / "tests" / "scripts" / "seed_sgd.py").read_text().replace("range(100)", "range(720)"))
+        record_file(long_seed, recording, stop_after=9_998)
+        steps = load_recording(recording).steps
         loads = []
         for _ in range(STARTS):
             began = time.perf_counter()

@@ -91,11 +91,11 @@ def test_stepping_the_seed_example_shows_mulbackward_and_the_grad(terminal, scri
 
 
 def test_replay_of_a_recording_shows_mulbackward_and_the_grad(terminal, tmp_path):
-    from tests.builders import header
-    from tests.ui.fakes import seed_steps
-    from tui.steps.recording import write_recording
+    import shutil
 
-    write_recording(tmp_path / "seed.gstep", header(), seed_steps(1))
+    from tests.fixtures.recordings import fixture
+
+    shutil.copy(fixture("seed_sgd").path, tmp_path / "seed.gstep")
     term = terminal("replay", "seed.gstep", cwd=tmp_path)
     term.wait_for("REPLAY", "step 0/")
     term.keys("B", "s", "s")  # the first backward node, then on to MulBackward0

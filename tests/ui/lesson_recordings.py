@@ -1,21 +1,14 @@
-"""Real recordings of the course's lessons, loaded for UI tests that replay them.
+"""Real recordings of the course's lessons, checked in (tests/fixtures/recordings.py), for UI tests that replay them.
 
-What the tests draw is what the engine records for a learner, not a hand-built step shape.
+What the tests draw is what the engine records for a learner, not a hand-built step shape, and
+loading one needs neither torch nor the engine.
 """
 
 from __future__ import annotations
 
-import functools
+from tests.fixtures.recordings import lesson as lesson_recording
 
-from tests.engine.recorded import lesson_recording as lesson_file
-
-
-@functools.lru_cache(maxsize=None)
-def lesson_recording(lesson_id: str, stop_after: int | None = None):
-    """lessons/<lesson_id>.py recorded once per test process (every step, or up to `stop_after`), loaded."""
-    from tui.steps.recording import load_recording
-
-    return load_recording(lesson_file(lesson_id, stop_after))
+__all__ = ["find_step", "lesson_recording"]
 
 
 def find_step(recording, test) -> int:

@@ -1,11 +1,13 @@
-"""The app driven by the messages the engine posts, with synthetic seed-example steps (no torch)."""
+"""The app driven by the messages the engine posts: steps of checked-in recordings of real scripts (no torch)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from tests.ui.conftest import SIZE
-from tests.ui.fakes import SCRIPTS, FakeRecording, raising_steps, screen_text, seed_steps
+from tests.fixtures.recordings import lesson, load
+from tests.fixtures.recordings import steps as recorded_steps
+from tests.ui.conftest import SIZE, FakeLive
+from tests.ui.screen import screen_text
 from tui.steps.model import ExceptionInfo
 from tui.ui.app import GradstepApp
 from tui.ui.messages import RunFinished, StepCaptured
@@ -20,7 +22,7 @@ def index_of(steps, test) -> int:
 
 async def test_posted_step_is_shown_and_next_asks_the_engine(fake_live):
     # GIVEN a live app whose engine has stopped at the backward line
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     backward_line = index_of(steps, lambda step: step.line == 11)
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
@@ -42,7 +44,7 @@ async def test_posted_step_is_shown_and_next_asks_the_engine(fake_live):
 
 
 async def test_keys_typed_while_the_engine_runs_are_queued_not_lost(fake_live):
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         await fake_live.emit(pilot, steps[0])
@@ -56,7 +58,7 @@ async def test_keys_typed_while_the_engine_runs_are_queued_not_lost(fake_live):
 
 
 async def test_back_reads_history_and_forward_walks_it_before_running(fake_live):
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         for step in steps[:6]:
@@ -72,9 +74,10 @@ async def test_back_reads_history_and_forward_walks_it_before_running(fake_live)
         assert fake_live.session.commands == ["step_over"]
 
 
-async def test_accumulation_warning_without_a_reset(fake_live):
+async def test_accumulation_warning_without_a_reset():
     # GIVEN two backward passes without zero_grad
-    steps = seed_steps(2, forget_reset=True)
+    fake_live = FakeLive.of("seed_no_reset")
+    steps = recorded_steps("seed_no_reset")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         second_pass = [step for step in steps if step.kind == "accumulate"][-1]
@@ -87,22 +90,21 @@ async def test_accumulation_warning_without_a_reset(fake_live):
 
 
 async def test_exception_is_shown_and_the_app_stays_up():
-    steps = raising_steps()
-    app = GradstepApp(recording=FakeRecording(steps, source=(SCRIPTS / "raises.py").read_text(), script="raises.py"))
+    app = GradstepApp(recording=load("raises"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("c")  # no breakpoints: continue walks to the end of the recording
         text = screen_text(app)
         assert "ValueError: the learning rate exploded (line 8)" in text
-        assert "step 1" in text and "step 2" in text  # the output tail, scrolled to its end
+        assert 'line 8, in <module>: raise ValueError("the learning rate exploded")' in text  # and its frame
         await pilot.press("left")
         assert app.is_running
 
 
 async def test_run_finished_stops_stepping(fake_live):
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
-        for step in steps:
+        for step in steps[:34]:  # the pass before the loop and the first iteration
             await fake_live.emit(pilot, step)
         fake_live.app.post_message(RunFinished(type("R", (), {"status": "finished"})(), fake_live.app.generation))
         await pilot.pause()
@@ -113,7 +115,7 @@ async def test_run_finished_stops_stepping(fake_live):
 
 async def test_a_failed_run_says_why_and_keeps_the_history(fake_live):
     # GIVEN a live app with some steps
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         for step in steps[:5]:
@@ -132,7 +134,7 @@ async def test_a_failed_run_says_why_and_keeps_the_history(fake_live):
 
 
 async def test_steps_from_a_stopped_session_are_ignored(fake_live):
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         await fake_live.emit(pilot, steps[0])
@@ -148,7 +150,7 @@ async def test_steps_from_a_stopped_session_are_ignored(fake_live):
 
 
 async def test_breakpoint_key_and_gutter_click_reach_the_engine(fake_live):
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         await fake_live.emit(pilot, steps[0])  # line 2
@@ -162,8 +164,9 @@ async def test_breakpoint_key_and_gutter_click_reach_the_engine(fake_live):
 
 
 async def test_clicking_a_tensor_row_selects_it():
-    steps = seed_steps(1)
-    app = GradstepApp(recording=FakeRecording(steps))
+    recording = load("seed_sgd")
+    steps = recording.steps
+    app = GradstepApp(recording=recording)
     accumulate = index_of(steps, lambda step: step.kind == "accumulate")
     async with app.run_test(size=SIZE) as pilot:
         app.history.go(accumulate)
@@ -183,8 +186,7 @@ async def test_clicking_a_tensor_row_selects_it():
 
 
 async def test_jumps_in_replay_land_on_phase_starts():
-    steps = seed_steps(2)
-    app = GradstepApp(recording=FakeRecording(steps))
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("O")
         assert app.history.step.kind == "optimizer"
@@ -202,7 +204,7 @@ async def test_jumps_in_replay_land_on_phase_starts():
 
 
 async def test_small_terminal_renders():
-    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "n", "n", "n", "n", "n", "n", "n", "s")
         assert "REPLAY" in screen_text(app)
@@ -210,7 +212,7 @@ async def test_small_terminal_renders():
 
 async def test_device_switch_restarts_there_and_returns_to_the_same_step(fake_live):
     # GIVEN a live run stepped to step 6 with a breakpoint on line 11
-    steps = seed_steps(1)
+    steps = recorded_steps("seed_sgd")
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         await fake_live.emit(pilot, steps[0])
@@ -240,7 +242,7 @@ async def test_device_switch_restarts_there_and_returns_to_the_same_step(fake_li
 async def test_x_opens_the_export_dialog_and_escape_closes_it():
     from tui.ui.screens.export_dialog import ExportScreen
 
-    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("B", "x")
         await pilot.pause()
@@ -255,13 +257,17 @@ async def test_lesson_narrative_follows_the_line_and_m_hides_it():
     from tui.lessons import find_lesson, narrative_at, parse_cells
     from tui.ui.widgets.narrative import NarrativePane
 
-    lesson = find_lesson("03")
-    source = lesson.path.read_text()
+    source = find_lesson("03").path.read_text()
     cells = parse_cells(source)
     code = next(cell for cell in cells if cell.kind == "code" and narrative_at(cells, cell.start_line + 1))
     expected = narrative_at(cells, code.start_line + 1)
-    app = GradstepApp(recording=FakeRecording([line_step(code.start_line + 1)], source=source, script=lesson.path.name))
+    recording = lesson("03-sgd-to-15")
+    assert recording.header.source == source, "lesson 03 changed: run python -m tests.tools.regenerate_recordings"
+    at = next(step.index for step in recording.steps if step.line == code.start_line + 1)
+    app = GradstepApp(recording=recording)
     async with app.run_test(size=SIZE) as pilot:
+        app.history.go(at)
+        app.refresh_view()
         await pilot.pause()
         pane = app.screen.query_one(NarrativePane)
         assert pane.display and not pane.has_class("-hidden")
@@ -272,9 +278,3 @@ async def test_lesson_narrative_follows_the_line_and_m_hides_it():
         await pilot.press("m")
         assert not pane.has_class("-hidden")
 
-
-def line_step(line: int):
-    """One line step at `line`, nothing else."""
-    from tui.steps.model import Step
-
-    return Step(index=0, kind="line", line=line)

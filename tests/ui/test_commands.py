@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.ui.conftest import SIZE
-from tests.ui.fakes import FakeSession, screen_text, seed_steps
+from tests.fixtures.recordings import load
+from tests.ui.conftest import SIZE, FakeSession
+from tests.ui.screen import screen_text
 from tui.ui.app import GradstepApp
 
 
@@ -53,7 +54,7 @@ async def test_a_saved_session_replays_the_same_steps(tmp_path, monkeypatch):
     from tui.steps.recording import load_recording
 
     monkeypatch.chdir(tmp_path)
-    steps = seed_steps(1)
+    steps = load("seed_sgd").steps[:34]  # the pass before the loop and the first iteration
     live = FakeLive()
     app = live.app
     async with app.run_test(size=SIZE) as pilot:

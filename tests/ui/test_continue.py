@@ -9,8 +9,8 @@ import pytest
 
 from tests.engine.drive import record
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
-from tests.ui.test_jumps import lesson_03, line_of, phase_bar, press, settle
+from tests.ui.screen import press, screen_text, settle
+from tests.ui.test_jumps import lesson_03, line_of, phase_bar
 from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")

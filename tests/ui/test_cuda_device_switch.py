@@ -10,8 +10,7 @@ import pytest
 from textual.widgets import OptionList
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
-from tests.ui.test_live import press, settle, tensor_row
+from tests.ui.screen import press, screen_text, settle, tensor_row
 from tui.ui.app import GradstepApp
 from tui.ui.screens.devices import DevicePickerScreen
 

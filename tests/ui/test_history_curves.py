@@ -6,12 +6,8 @@ replayed in the app; assertions read the details pane's text as drawn.
 
 from __future__ import annotations
 
-import functools
-
-from tests.conftest import SCRIPTS
-from tests.engine.recorded import lesson_recording, record_steps
-from tests.ui.fakes import FakeRecording
-from tui.steps.recording import Recording, load_recording
+from tests.fixtures.recordings import lesson, load
+from tui.steps.recording import Recording
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.details import BARS, GAP, HERE, Details
 from tui.ui.widgets.tensor_table import TensorTable
@@ -22,9 +18,8 @@ WIDE = (320, 60)
 WIDER = (440, 60)
 
 
-@functools.lru_cache(maxsize=1)
 def lesson_03() -> Recording:
-    return load_recording(lesson_recording("03-sgd-to-15"))
+    return lesson("03-sgd-to-15")
 
 
 def details_lines(app: GradstepApp) -> list[str]:
@@ -121,9 +116,10 @@ async def test_a_none_grad_is_a_gap_not_the_lowest_bar_and_the_current_step_is_m
 
 async def test_a_script_without_a_loop_falls_back_to_the_per_step_values():
     # GIVEN a script with no loop (tests/scripts/chain_ops.py), recorded by the engine
-    _session, steps = record_steps(SCRIPTS / "chain_ops.py")
+    recording = load("chain_ops")
+    steps = recording.steps
     assert all(step.iteration is None for step in steps)
-    app = GradstepApp(recording=FakeRecording(steps))
+    app = GradstepApp(recording=recording)
     async with app.run_test(size=WIDE) as pilot:
         app.history.go(len(steps) // 2)
         app.refresh_view()

@@ -1,7 +1,8 @@
 """The learner's script runs in the engine's child process: whatever it does there cannot reach the app.
 
 Each test goes through the real app (Pilot) and the real child: a segfault mid-loop, os._exit(0),
-a graphviz.py beside the script (then x exports), a script that chdirs. The app stays up, says
+a graphviz.py beside the script (then x exports), a script that chdirs, 10 MB of output, a rich.py
+and a random.py beside the script (it gets its own), a script that replaces sys.path and sys.stdout. The app stays up, says
 what happened (exit code or signal), keeps the history, and exports.
 """
 
@@ -17,8 +18,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
-from tests.ui.test_live import press, settle
+from tests.ui.screen import press, screen_text, settle
 from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")
@@ -182,3 +182,106 @@ def test_the_app_s_process_never_imports_torch_during_a_live_session(script):
     words = done.stdout.split()
     assert words[0] == "steps" and int(words[1]) >= 4
     assert words[2:] == ["False", "False"], done.stdout
+
+
+TEN_MB = """\
+import torch
+w = torch.tensor(2.0, requires_grad=True)
+line = "0123456789" * 10 + "\\n"
+print(line * 100_000, end="")
+print("the last line")
+loss = (w * 3) ** 2
+x = 1
+"""
+
+
+async def test_ten_megabytes_of_output_leave_the_app_responsive_and_the_pane_bounded(tmp_path):
+    from tui.commands.app import live_target
+    from tui.ui.state import OUTPUT_CHARS
+
+    path = tmp_path / "loud.py"
+    path.write_text(TEN_MB)
+    app = GradstepApp(live=live_target(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        # WHEN the script writes 10.1 MB in one statement and goes on
+        text = await press(pilot, app, "n", "n", "n", "n")
+        assert app.history.step.line == 5
+        written = sum(len(step.output) for step in app.history.steps)
+        assert written == 101 * 100_000
+        # THEN the app still answers keys, and the output pane holds only the tail
+        text = await press(pilot, app, "n", "n")
+        assert app.history.step.line == 7 and "loss" in app.history.step.tensors
+        assert "the last line" in text and "0123456789" in text
+        assert len(app.history.output()) <= OUTPUT_CHARS
+        # AND the history is kept: back before the output, the pane is empty again
+        await pilot.press("left", "left", "left")
+        assert app.history.step.line == 4 and app.history.output() == ""
+        await pilot.press("end")  # c in the history stops at its head: back there first
+        await run_to_the_end(pilot, app)
+        assert app.result.status == "finished"
+
+
+async def test_a_rich_py_and_a_random_py_beside_the_script_are_the_script_s_own(tmp_path):
+    from tui.commands.app import live_target
+
+    for name in ("rich", "random"):
+        (tmp_path / f"{name}.py").write_text(f"WHO = 'the script\\'s own {name}'\n")
+    path = tmp_path / "shadows.py"
+    path.write_text(
+        "import rich\nimport random\nimport torch\n"
+        "print(rich.WHO, '/', random.WHO)\n"
+        "w = torch.tensor(2.0, requires_grad=True)\nloss = (w * 3) ** 2\nx = 1\n"
+    )
+    app = GradstepApp(live=live_target(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        # WHEN the script imports its own rich and random and runs on
+        text = await press(pilot, app, "n", "n", "n", "n", "n", "n")
+        # THEN it saw its own modules, and the app (which draws with the real rich) is unaffected
+        assert app.history.step.line == 7 and "loss" in app.history.step.tensors
+        assert "the script's own rich / the script's own random" in text
+        assert "▶" in text and "loss" in text
+        output = tmp_path / "beside.svg"
+        await export_from_the_app(pilot, app, output)
+        assert "PowBackward0" in output.read_text()
+        await run_to_the_end(pilot, app)
+        assert app.result.status == "finished"
+    import random
+
+    import rich
+
+    assert not hasattr(rich, "WHO") and not hasattr(random, "WHO")
+
+
+async def test_a_script_that_replaces_sys_path_and_sys_stdout_reaches_only_itself(tmp_path):
+    from tui.commands.app import live_target
+
+    path = tmp_path / "rewires.py"
+    path.write_text(
+        "import io, sys\nimport torch\n"
+        "sys.path[:] = ['/nowhere']\n"
+        "print('before the swap')\n"
+        "sys.stdout = io.StringIO()\n"
+        "print('into the script s own buffer')\n"
+        "w = torch.tensor(2.0, requires_grad=True)\nloss = (w * 3) ** 2\n"
+        "sys.stdout = sys.__stdout__\nprint('after the swap')\nx = 1\n"
+    )
+    path_before, stdout_before = list(sys.path), sys.stdout
+    app = GradstepApp(live=live_target(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        while app.history.step.line < 11:
+            text = await press(pilot, app, "n")
+        # THEN the script's output is what it printed to the real stdout, and the app is unmoved
+        output = app.history.output()
+        assert output == "before the swap\nafter the swap\n"
+        assert "before the swap" in text and "after the swap" in text
+        assert "loss" in app.history.step.tensors
+        # AND an export, which imports in the child after sys.path was emptied, still works
+        output = tmp_path / "rewired.svg"
+        await export_from_the_app(pilot, app, output)
+        assert "PowBackward0" in output.read_text()
+        await run_to_the_end(pilot, app)
+        assert app.result.status == "finished"
+    assert sys.path == path_before and sys.stdout is stdout_before

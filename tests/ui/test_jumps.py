@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
+from tests.ui.screen import press, settle, tensor_row
 from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")
@@ -23,43 +23,8 @@ def line_of(source: str, text: str) -> int:
     return next(number for number, line in enumerate(source.splitlines(), 1) if text in line)
 
 
-async def settle(pilot, app, timeout: float = 60.0) -> None:
-    """Wait until the engine has answered every command, jump and continue sent so far."""
-    control = app.control
-    waited = 0.0
-    while (
-        app.session is None
-        or not app.history.steps
-        or control.awaiting
-        or control.queued
-        or control.seek is not None
-        or control.continuing
-    ):
-        await pilot.pause(0.01)
-        waited += 0.01
-        if waited > timeout:
-            raise AssertionError(f"the engine did not answer within {timeout}s (status {app.status!r})")
-    await pilot.pause()
-
-
-async def press(pilot, app, *keys: str) -> str:
-    """Press the keys one by one, waiting for the engine after each; the screen's text after the last."""
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot, app)
-    return screen_text(app)
-
-
 def phase_bar(text: str) -> str:
     return text.splitlines()[0]
-
-
-def tensor_row(text: str, name: str) -> str:
-    for line in text.splitlines():
-        for cell in line.split("│"):
-            if cell.strip().startswith(name + " "):
-                return cell
-    return ""
 
 
 async def test_B_O_R_each_show_the_step_they_found():

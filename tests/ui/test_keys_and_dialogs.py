@@ -9,8 +9,8 @@ import pytest
 from textual.widgets import OptionList
 
 from tests.ui.conftest import FakeLive
-from tests.ui.fakes import screen_text
 from tests.ui.lesson_recordings import lesson_recording
+from tests.ui.screen import screen_text, settle
 from tui.ui.app import FEW_STEPS, GradstepApp
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.picker import PickerScreen
@@ -184,7 +184,6 @@ async def test_ctrl_s_asks_for_a_fresh_path_and_warns_before_overwriting(tmp_pat
 
 @pytest.mark.slow
 async def test_ctrl_s_can_record_the_whole_run_in_the_background(script, tmp_path, monkeypatch):
-    from tests.ui.test_live import settle
     from tui.commands.app import live_target
     from tui.steps.recording import load_recording
 

@@ -5,12 +5,8 @@ Update baselines only after reading the report: `pytest tests/ui/test_lesson_sna
 
 from __future__ import annotations
 
-import pytest
-
 from tests.ui.lesson_recordings import find_step, lesson_recording
 from tui.ui.app import GradstepApp
-
-pytest.importorskip("torch")
 
 WIDE = (160, 48)
 MEDIUM = (120, 36)

@@ -7,37 +7,10 @@ import asyncio
 import pytest
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
+from tests.ui.screen import press, screen_text, settle, tensor_row
 from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")
-
-
-async def settle(pilot, app, timeout: float = 20.0) -> None:
-    """Wait until the engine has answered every command sent so far."""
-    waited = 0.0
-    while app.session is None or app.awaiting or app.queued or not app.history.steps:
-        await pilot.pause(0.01)
-        waited += 0.01
-        if waited > timeout:
-            raise AssertionError(f"the engine did not answer within {timeout}s (status {app.status!r})")
-    await pilot.pause()
-
-
-async def press(pilot, app, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot, app)
-
-
-def tensor_row(text: str, name: str) -> str:
-    """The tensor table's row for `name` (the first screen line starting with it inside the table)."""
-    for line in text.splitlines():
-        cells = line.split("│")
-        for cell in cells:
-            if cell.strip().startswith(name + " "):
-                return cell
-    return ""
 
 
 async def test_seed_example_backprop_optimize_reset_and_back(script):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 from textual.screen import Screen
 from textual.widgets import Static
 
 from tests.builders import tensor_view
+from tests.fixtures.recordings import load
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import FakeRecording, screen_text, seed_steps
+from tests.ui.screen import screen_text
 from tui.steps.model import GraphNode
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.graph_tree import saved_text
@@ -18,33 +18,14 @@ from tui.ui.widgets.phase_bar import PhaseBar
 from tui.ui.widgets.tensor_table import TensorTable
 
 
-def as_the_engine_labels_them(steps):
-    """The seed steps with saved tensors as the engine records them: torchviz's
-    `[saved tensor]` placeholder in `attrs`, the values in `saved` under the same name."""
-    converted = {}
-
-    def node(original: GraphNode) -> GraphNode:
-        saved = tuple((key.removeprefix("_saved_"), view) for key, view in original.saved)
-        return replace(original, attrs=original.attrs + tuple((key, "[saved tensor]") for key, _ in saved), saved=saved)
-
-    result = []
-    for step in steps:
-        graph = step.graph
-        if graph is not None:
-            if id(graph) not in converted:
-                converted[id(graph)] = replace(graph, nodes=tuple(node(each) for each in graph.nodes))
-            step = replace(step, graph=converted[id(graph)])
-        result.append(step)
-    return result
-
-
 def line_with(text: str, word: str) -> str:
     return next(line for line in text.splitlines() if word in line)
 
 
 async def test_the_tree_shows_saved_values_where_torchviz_shows_a_placeholder():
-    # GIVEN the seed example inside backward, its graph labelled as the engine labels it
-    app = GradstepApp(recording=FakeRecording(as_the_engine_labels_them(seed_steps(1))))
+    # GIVEN the seed example inside backward, recorded by the engine (torchviz's `[saved tensor]`
+    # placeholder in a node's attrs, the values under the same name in `saved`)
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=SIZE) as pilot:
         # WHEN the learner steps to MulBackward0
         await pilot.press("B", "s", "s")
@@ -70,7 +51,7 @@ def test_saved_text_is_compact_for_lists_and_freed_tensors():
 
 
 async def test_the_phase_bar_lights_the_current_phase_and_says_replay_and_device():
-    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("B")
         bar = app.screen.query_one(PhaseBar)
@@ -82,7 +63,7 @@ async def test_the_phase_bar_lights_the_current_phase_and_says_replay_and_device
         mode = bar.query_one("#run-mode", Static)
         assert mode.has_class("-replay") and "REPLAY" in str(mode.render())
         text = screen_text(app)
-        assert "⚙ cpu" in text and "step 14/33" in text
+        assert "⚙ cpu" in text and "step 14/1420" in text
 
 
 async def test_walking_the_history_never_lays_out_the_screen_again(monkeypatch):
@@ -94,7 +75,7 @@ async def test_walking_the_history_never_lays_out_the_screen_again(monkeypatch):
         layouts.append(screen)
         return refresh_layout(screen, *args, **kwargs)
 
-    app = GradstepApp(recording=FakeRecording(seed_steps(2)))
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*["right"] * 40)
         monkeypatch.setattr(Screen, "_refresh_layout", counted)
@@ -107,9 +88,10 @@ async def test_walking_the_history_never_lays_out_the_screen_again(monkeypatch):
 
 async def test_a_step_repaints_only_the_rows_whose_tensors_changed(monkeypatch):
     # GIVEN the replay at the first AccumulateGrad (var_1's .grad just arrived)
-    steps = seed_steps(1)
+    recording = load("seed_sgd")
+    steps = recording.steps
     first = next(step.index for step in steps if step.kind == "accumulate")
-    app = GradstepApp(recording=FakeRecording(steps))
+    app = GradstepApp(recording=recording)
     async with app.run_test(size=SIZE) as pilot:
         app.history.go(first)
         app.refresh_view()
@@ -127,7 +109,7 @@ async def test_a_step_repaints_only_the_rows_whose_tensors_changed(monkeypatch):
 
 
 async def test_a_quick_engine_answer_is_painted_without_a_running_flash(fake_live):
-    steps = seed_steps(1)
+    steps = load("seed_sgd").steps
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
         await fake_live.emit(pilot, steps[0])
@@ -160,7 +142,7 @@ async def test_the_device_list_is_asked_for_off_the_ui_thread(fake_live, monkeyp
     fake_live.app.live_target = dataclasses.replace(fake_live.app.live_target, list_devices=list_devices)
     async with fake_live.app.run_test(size=SIZE) as pilot:
         await fake_live.started(pilot)
-        await fake_live.emit(pilot, seed_steps(1)[0])
+        await fake_live.emit(pilot, load("seed_sgd").steps[0])
         await pilot.press("d")
         for _ in range(100):
             if isinstance(fake_live.app.screen, DevicePickerScreen):
@@ -181,8 +163,7 @@ async def test_the_device_list_is_asked_for_off_the_ui_thread(fake_live, monkeyp
 
 
 async def test_arrow_keys_in_the_table_select_the_tensor_the_panes_follow():
-    steps = seed_steps(1)
-    app = GradstepApp(recording=FakeRecording(steps))
+    app = GradstepApp(recording=load("seed_sgd"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("B")
         assert app.selected_tensor() == "loss"
@@ -205,7 +186,7 @@ async def test_a_failed_save_is_one_notification_and_the_app_stays_up(tmp_path, 
     monkeypatch.setattr(app, "notify", lambda message, **options: (told.append(message), notify(message, **options)))
     async with app.run_test(size=SIZE) as pilot:
         await live.started(pilot)
-        for step in seed_steps(1):
+        for step in load("seed_sgd").steps[:34]:  # the pass before the loop and the first iteration
             await live.emit(pilot, step)
         await pilot.press("ctrl+s")
         await pilot.pause()

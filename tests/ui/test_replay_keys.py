@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
+from tests.fixtures.recordings import fixture, load
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
-from tests.ui.test_jumps import lesson_03, phase_bar, press, settle
+from tests.ui.screen import press, screen_text, settle
+from tests.ui.test_jumps import lesson_03, phase_bar
 from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")
@@ -19,15 +20,11 @@ LESSON = "03-sgd-to-15"
 
 
 def recording_path():
-    from tests.engine.recorded import lesson_recording
-
-    return lesson_recording(LESSON)
+    return fixture(f"lesson-{LESSON}").path
 
 
 def replay_app() -> GradstepApp:
-    from tui.steps.recording import load_recording
-
-    return GradstepApp(recording=load_recording(recording_path()))
+    return GradstepApp(recording=load(f"lesson-{LESSON}"))
 
 
 def first_backward_line(steps) -> int:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
-from tests.ui.test_live import press, settle
+from tests.ui.screen import press, screen_text, settle
 from tui.ui.app import GradstepApp
 
 pytest.importorskip("torch")

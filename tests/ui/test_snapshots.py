@@ -1,4 +1,4 @@
-"""Snapshot tests: what the learner sees, at a fixed 160×48 terminal, from synthetic steps.
+"""Snapshot tests: what the learner sees, at a fixed 160×48 terminal, from checked-in recordings of real scripts.
 
 Update baselines only after reading the report: `pytest tests/ui/test_snapshots.py --snapshot-update`.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from tests.fixtures.recordings import load
 from tests.ui.conftest import SIZE, FakeLive
-from tests.ui.fakes import SCRIPTS, FakeRecording, raising_steps, seed_steps
 from tui.ui.app import GradstepApp
 
 LESSONS = [
@@ -19,9 +19,10 @@ LESSONS = [
 ]
 
 
-def live_until(steps, stop_index: int):
-    """A fake live app and a run_before that posts steps[0..stop_index] as the engine would."""
-    live = FakeLive()
+def live_until(name: str, stop_index: int):
+    """A fake live app on recording `name`'s script and a run_before that posts its steps[0..stop_index] as the engine would."""
+    live = FakeLive.of(name)
+    steps = load(name).steps
 
     async def run_before(pilot) -> None:
         await live.started(pilot)
@@ -40,21 +41,21 @@ def test_main_screen_mid_backward(snap_compare):
     highlighted with its chain rule: "var_1 ← -6 × var_2 (4) = -24" and "var_2 ← -6 × var_1 (3) = -18".
     Line 11 is the current line; 2–10 are marked run.
     """
-    steps = seed_steps(1)
+    steps = load("seed_sgd").steps
     mul = next(step.index for step in steps if step.node is not None and step.node.name == "MulBackward0")
-    app, run_before = live_until(steps, mul)
+    app, run_before = live_until("seed_sgd", mul)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_accumulation_warning(snap_compare):
-    """Two backward passes without zero_grad(): the red banner names var_1 (2×) and var_2 (2×).
+    """tests/scripts/seed_no_reset.py, two backward passes without zero_grad(): the red banner names var_1 (2×) and var_2 (2×).
 
     The backwards column shows "2× ⚠" in red for both leaves; var_1.grad is -44.6… (-24 plus the
     second pass), and the details read "var_2.grad ← -18 + -15.6433 = -33.6433".
     """
-    steps = seed_steps(2, forget_reset=True)
+    steps = load("seed_no_reset").steps
     second = [step for step in steps if step.kind == "accumulate"][3]
-    app, run_before = live_until(steps, second.index)
+    app, run_before = live_until("seed_no_reset", second.index)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
@@ -63,7 +64,7 @@ def test_replay_mode(snap_compare):
 
     Optimize is lit; the footer offers no save, restart or device; details show the update's arithmetic.
     """
-    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    app = GradstepApp(recording=load("seed_sgd"))
     assert snap_compare(app, terminal_size=SIZE, press=["O"])
 
 
@@ -71,13 +72,13 @@ def test_exception_shown(snap_compare):
     """tests/scripts/raises.py raising in its third iteration: line 8 in red in the source, and the
     output pane ends with "ValueError: the learning rate exploded (line 8)" and the script's frame.
     """
-    app = GradstepApp(recording=FakeRecording(raising_steps(), source=(SCRIPTS / "raises.py").read_text(), script="raises.py"))
+    app = GradstepApp(recording=load("raises"))
     assert snap_compare(app, terminal_size=SIZE, press=["c"])
 
 
 def test_help_screen(snap_compare):
     """The ? help: every key with what it does (Escape twice: pause, and back to the lessons), then the mouse actions."""
-    app = GradstepApp(recording=FakeRecording(seed_steps(1)))
+    app = GradstepApp(recording=load("seed_sgd"))
     assert snap_compare(app, terminal_size=SIZE, press=["question_mark"])
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from textual.events import MouseScrollDown
 
-from tests.ui.fakes import screen_text
 from tests.ui.lesson_recordings import lesson_recording
+from tests.ui.screen import screen_text
 from tui.ui.app import GradstepApp
 from tui.ui.widgets.source_view import CURRENT, SourceView
-
-pytest.importorskip("torch")
 
 SIZES = [(160, 48), (80, 24)]
 LESSONS = [("03-sgd-to-15", None), ("05-my-network", 300), ("07-custom-function", None)]

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.builders import tensor_view
-from tests.ui.fakes import seed_steps
-from tui.render.formatting import format_number, format_values, grad_text, safe_str, value_text
-from tui.steps.model import Step, Summary, TensorView
+from tests.fixtures.recordings import lesson, steps
+from tui.render.formatting import (
+    format_number,
+    format_values,
+    grad_text,
+    safe_str,
+    value_text,
+)
+from tui.steps.model import Summary, TensorView
 from tui.ui.state import History, changed_fields, default_tensor, phase_entry_test
 
 
 def test_history_walks_back_and_forth_without_losing_steps():
-    history = History(seed_steps(1))
+    history = History(steps("seed_sgd"))
     assert history.current == 0
     assert history.go(5) and history.step.index == 5
     assert history.previous.index == 4
@@ -20,16 +28,21 @@ def test_history_walks_back_and_forth_without_losing_steps():
 
 
 def test_lines_run_are_the_lines_seen_before_the_current_step():
-    history = History(seed_steps(1))
+    history = History(steps("seed_sgd"))
     history.go(3)  # lines 2, 3, 5 ran; line 6 is about to
     assert history.lines_run() == {2, 3, 5}
 
 
 def test_output_accumulates_up_to_the_current_step():
-    steps = [Step(index=i, kind="line", line=1, output=f"out {i}\n" if i % 2 else "") for i in range(6)]
-    history = History(steps)
-    history.go(3)
-    assert history.output() == "out 1\nout 3\n"
+    # lesson 05 prints one "round N  loss ..." line per round (steps 27, 56, 85, ...)
+    recording = lesson("05-my-network", 300)
+    history = History(recording.steps)
+    printed = [step.index for step in recording.steps if step.output]
+    history.go(printed[1])
+    assert history.output() == recording.steps[printed[0]].output + recording.steps[printed[1]].output
+    assert history.output().startswith("round  1  loss 50.1990\nround  2  loss")
+    history.go(printed[1] - 1)
+    assert history.output() == recording.steps[printed[0]].output
     history.go(0)
     assert history.output() == ""
 
@@ -44,19 +57,19 @@ def test_breakpoints_toggle():
 
 
 def test_phase_entry_finds_the_first_optimizer_sub_step():
-    history = History(seed_steps(1))
+    history = History(steps("seed_sgd"))
     found = history.find_forward(phase_entry_test("optimize"))
     assert history.steps[found].kind == "optimizer"
-    assert history.steps[found].update.after.value == 3.0 - 3e-3 * -24.0
+    assert history.steps[found].update.after.value == pytest.approx(3.0 - 3e-3 * -24.0)  # float32: 3.0720
 
 
 def test_default_tensor_is_the_loss_not_an_inner_scalar():
-    backward = next(step for step in seed_steps(1) if step.kind == "backward")
+    backward = next(step for step in steps("seed_sgd") if step.kind == "backward")
     assert default_tensor(backward) == "loss"
 
 
 def test_series_follows_var_1_across_the_run():
-    history = History(seed_steps(3))
+    history = History(steps("seed_sgd"))
     series = history.series("var_1")
     values = [value for value in series.values if value is not None]  # None: var_1 not defined yet
     assert series.values[0] is None and values[0] == 3.0

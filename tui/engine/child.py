@@ -26,17 +26,23 @@ app starts this process with stdout and stderr pointed away from it.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import queue
 import sys
-import threading
+
+# What `python script.py` would already hold when the script starts (the interpreter's own
+# modules, with runpy's): a file beside the script never stands in for one of these.
+_STARTUP_MODULES = frozenset(sys.modules)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import queue  # noqa: E402
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path
 from typing import IO, Any
 
-from tui.engine.client import PLAIN_COMMANDS
-from tui.steps.lines import StepEncoder, dumps
+from tui.engine.client import PLAIN_COMMANDS  # noqa: E402
+from tui.steps.lines import StepEncoder, dumps  # noqa: E402
 
 # After the commands end (the app quit or died), the script gets this long to stop.
 ORPHAN_GRACE_S = 1.0
@@ -91,6 +97,38 @@ def _preload() -> None:
         pass
 
 
+# Modules of the engine's that a file beside the script shadows, taken out of sys.modules so
+# that the script imports its own (a random.py, rich.py, graphviz.py), as `python script.py` would.
+_engine_modules: dict[str, Any] = {}
+
+
+def _step_aside(folder: Path) -> None:
+    """Take out of sys.modules what the script's folder shadows; the engine keeps what it bound."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    names = {entry.stem for entry in entries if entry.suffix == ".py"}
+    names |= {entry.name for entry in entries if (entry / "__init__.py").is_file()}
+    for name in names - _STARTUP_MODULES - {"tui"}:
+        for module in [key for key in sys.modules if key == name or key.startswith(name + ".")]:
+            _engine_modules[module] = sys.modules.pop(module)
+
+
+@contextmanager
+def _engine_imports() -> Any:
+    """For a live export (its late imports): the engine's modules back, the script's after it."""
+    script_modules = {name: sys.modules.pop(name) for name in list(sys.modules)
+                      if name.partition(".")[0] in {key.partition(".")[0] for key in _engine_modules}}
+    sys.modules.update(_engine_modules)
+    try:
+        yield
+    finally:
+        for name in _engine_modules:
+            sys.modules.pop(name, None)
+        sys.modules.update(script_modules)
+
+
 def _request(data: dict[str, Any]) -> Any:
     from tui.render.graph_files import ExportRequest
 
@@ -107,7 +145,8 @@ def _request(data: dict[str, Any]) -> Any:
 def _export(session: Any, writer: StepWriter, ident: Any, data: dict[str, Any]) -> None:
     """On a thread of its own: the script's thread draws; the reader keeps taking commands."""
     try:
-        result = session.export_live(_request(data))
+        with _engine_imports():
+            result = session.export_live(_request(data))
     except BaseException as error:  # noqa: BLE001 - the app shows the one line
         writer.send({"t": "reply", "id": ident, "error": str(error) or type(error).__name__,
                      "error_type": type(error).__name__})
@@ -205,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
         writer.send({"t": "failed", "error": f"{type(error).__name__}: {error}", "code": 70})
         return 70
     writer.send(StepEncoder.header(session.header))
+    _step_aside(Path(args.script).resolve().parent)
     session.start()
     try:
         _serve(session, writer, commands, lines)

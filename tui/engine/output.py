@@ -16,7 +16,7 @@ from typing import Any, TextIO
 _lock = threading.Lock()
 _buffers: dict[int, OutputBuffer] = {}
 _installs = 0
-_originals: tuple[TextIO, TextIO] | None = None
+_originals: tuple[TextIO, TextIO, TextIO | None, TextIO | None] | None = None
 
 
 class OutputBuffer:
@@ -74,9 +74,13 @@ def install() -> None:
     global _installs, _originals
     with _lock:
         if _installs == 0:
-            _originals = (sys.stdout, sys.stderr)
+            _originals = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
             sys.stdout = _Router(sys.stdout)
             sys.stderr = _Router(sys.stderr)
+            # A script that puts `sys.stdout = sys.__stdout__` back still writes to its buffer.
+            # (setattr: typeshed marks them final; Python lets them be replaced)
+            setattr(sys, "__stdout__", sys.stdout)  # noqa: B010
+            setattr(sys, "__stderr__", sys.stderr)  # noqa: B010
         _installs += 1
 
 
@@ -87,7 +91,9 @@ def uninstall() -> None:
         _installs -= 1
         if _installs == 0 and _originals is not None:
             # Unconditionally: a script that set sys.stdout to its own file must not keep it.
-            sys.stdout, sys.stderr = _originals
+            sys.stdout, sys.stderr = _originals[0], _originals[1]
+            setattr(sys, "__stdout__", _originals[2])  # noqa: B010
+            setattr(sys, "__stderr__", _originals[3])  # noqa: B010
             _originals = None
 
 
