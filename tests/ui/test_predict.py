@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.fakes import screen_text
 from tui.steps.predict import completes, marked_targets, predict_points
 from tui.steps.recording import load_recording
 from tui.ui.app import GradstepApp
@@ -30,6 +29,27 @@ def lesson_03():
     from tests.engine.recorded import lesson_recording
 
     return load_recording(lesson_recording("03-sgd-to-15", 40))
+
+
+def screen_text(app) -> str:
+    """What the terminal shows right now, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor", record=True)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+async def wait_for(pilot, test, seconds: float = 60.0) -> None:
+    """Pause until `test()` holds (a live child answers in its own time)."""
+    for _ in range(int(seconds / 0.05)):
+        if test():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out waiting")
 
 
 def table_row(text: str, name: str) -> str:
@@ -64,7 +84,7 @@ async def test_lesson_03_asks_for_var_1_grad_and_marks_minus_24_right():
         text = screen_text(app)
         assert re.search(r"var_1\s+scalar\s+3\.0000\s+\?", table_row(text, "var_1"))
         assert "Predict: var_1.grad after this AccumulateGrad = ?" in text
-        assert "right within a relative 1e-3; exact for None and whole numbers" in text
+        assert "tolerance: relative 1e-3, exact for None and whole numbers" in text
         assert "-24" not in table_row(text, "var_1")
 
         await pilot.press(*"-24", "enter")
@@ -269,3 +289,33 @@ async def test_predict_mode_off_asks_nothing_and_a_toggles_it():
         await pilot.press("s")  # var_2's AccumulateGrad
         await pilot.pause()
         assert "Predict: var_2.grad after this AccumulateGrad = ?" in screen_text(app)
+
+
+async def test_live_the_engine_runs_the_step_and_the_app_withholds_it_until_answered():
+    """Live lesson 03 in the real child: `s` into backward(); at var_1's AccumulateGrad the engine has run
+    it (the step is in the history, .grad -24) but the screen shows `?` until the learner answers."""
+    from tui.commands.app import live_target
+    from tui.lessons import find_lesson
+
+    lesson = find_lesson("03")
+    app = GradstepApp(live=live_target(lesson.path, lesson_id=lesson.id), predict=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.session is not None and len(app.history) > 0)
+        while app.history.step.kind != "line" or app.history.step.line != 54:
+            before = len(app.history)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: len(app.history) > before)
+        while app.history.step.kind != "accumulate":
+            before = len(app.history)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: len(app.history) > before and not app.awaiting)
+            if app.predictor.asking and app.history.step.kind != "accumulate":
+                await pilot.press("escape")
+                await pilot.pause()
+        await pilot.pause()
+        assert app.history.step.tensors["var_1"].grad == -24.0  # recorded by the engine...
+        text = screen_text(app)
+        assert re.search(r"var_1\s+scalar\s+3\.0000\s+\?", table_row(text, "var_1"))  # ...withheld on screen
+        await pilot.press(*"-24", "enter")
+        await pilot.pause()
+        assert "✓ right: var_1.grad = -24" in screen_text(app)

@@ -19,7 +19,7 @@ from tui.steps.cells import Cell
 from tui.steps.model import Step, TensorView, Values
 
 RELATIVE_TOLERANCE = 1e-3
-TOLERANCE_TEXT = "right within a relative 1e-3; exact for None and whole numbers"
+TOLERANCE_TEXT = "tolerance: relative 1e-3, exact for None and whole numbers"
 # Steps whose event changes numbers: asked about in predict mode.
 EVENT_KINDS = ("backward", "accumulate", "optimizer", "reset")
 # A guess longer than this many elements is not asked for (the learner would not type it).

@@ -74,7 +74,9 @@ class Score:
     skipped: int = 0
 
     def text(self) -> str:
-        """`predict 3/5 right, 1 skipped`."""
+        """`predict 3/5 right, 1 skipped` (`predict on` before the first question)."""
+        if not self.asked:
+            return "predict on"
         skipped = f", {self.skipped} skipped" if self.skipped else ""
         return f"predict {self.right}/{self.asked} right{skipped}"
 
@@ -305,7 +307,7 @@ def predict_panel_state(
     marks = predictor.cell_marks(current)
     question = predictor.question if predictor.asking_at == current else None
     if question is not None:
-        hint = f"Enter checks · Esc skips · {TOLERANCE_TEXT}"
+        hint = f"Esc skips · {TOLERANCE_TEXT}"
         if predictor.progress_text():
             hint = f"{predictor.progress_text()} · {hint}"
         state = PanelState(question=question.prompt, hint=hint, lines=tuple(predictor.panel_lines(current)))

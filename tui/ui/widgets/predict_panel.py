@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
@@ -51,8 +51,9 @@ class PredictPanel(Vertical):
         self._state: PanelState | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="predict-question")
-        yield Input(placeholder=PLACEHOLDER, id="predict-input")
+        with Horizontal(id="predict-row"):
+            yield Static(id="predict-question")
+            yield Input(placeholder=PLACEHOLDER, id="predict-input")
         yield Static(id="predict-hint")
         yield Static(id="predict-verdict")
 
@@ -69,13 +70,12 @@ class PredictPanel(Vertical):
         field = self.query_one("#predict-input", Input)
         hint = self.query_one("#predict-hint", Static)
         verdict = self.query_one("#predict-verdict", Static)
-        question.set_class(not asking, "-hidden")
-        field.set_class(not asking, "-hidden")
+        self.query_one("#predict-row").set_class(not asking, "-hidden")
         hint.set_class(not asking, "-hidden")
         verdict.set_class(not state.lines, "-hidden")
         verdict.update(_verdict_text(state.lines))
         if asking:
-            question.update(Text.assemble(("Predict: ", "bold"), (state.question or "", "bold")))
+            question.update(Text.assemble(("Predict: ", "bold"), (state.question or "", "bold"), " "))
             hint.update(Text(state.hint))
             field.value = ""
             field.focus()
