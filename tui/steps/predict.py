@@ -223,30 +223,39 @@ def completes(steps: Sequence[Step], line_index: int, index: int) -> bool:
     return False
 
 
+def line_step_of(steps: Sequence[Step], index: int) -> int:
+    """The line step that step `index` belongs to: itself, or the line whose event sub-steps it is in."""
+    position = index
+    while position > 0 and steps[position].kind in EVENT_KINDS:
+        position -= 1
+    return position
+
+
 def marked_targets(
     steps: Sequence[Step], start: int, index: int, points: Mapping[int, Sequence[str]]
 ) -> list[Target]:
     """The marked questions due on arriving at step `index` from step `start`.
 
     A `[predict]` point on line L is due at the step where L's line finishes, when the
-    learner's move began at or after L's line step and ended there.
+    learner's move began on L's line step (or inside its backward() / step() sub-steps):
+    `n`, `s` through the sub-steps, `o`. A jump from elsewhere (`g`, End) asks nothing.
     """
-    if not points:
+    if not points or not 0 <= start < index:
         return []
-    targets: list[Target] = []
+    line_index = line_step_of(steps, start)
+    line_step = steps[line_index]
+    if line_step.kind != "line" or line_step.line is None or line_step.line not in points:
+        return []
+    if not completes(steps, line_index, index):
+        return []
     step = steps[index]
-    for line_index in range(max(start, 0), index):
-        line_step = steps[line_index]
-        if line_step.kind != "line" or line_step.line is None or line_step.line not in points:
-            continue
-        if not completes(steps, line_index, index):
-            continue
-        for expression in points[line_step.line]:
-            name, _, grad = expression.partition(".")
-            field = "grad" if grad else "value"
-            view = step.tensors.get(name)
-            if view is not None and askable(view, field):
-                targets.append(Target(name, field, field_of(view, field), index, "marked"))
+    targets: list[Target] = []
+    for expression in points[line_step.line]:
+        name, _, grad = expression.partition(".")
+        field = "grad" if grad else "value"
+        view = step.tensors.get(name)
+        if view is not None and askable(view, field):
+            targets.append(Target(name, field, field_of(view, field), index, "marked"))
     return targets
 
 

@@ -24,6 +24,7 @@ from tui.steps.predict import (
     Verdict,
     check,
     due_targets,
+    line_step_of,
     field_of,
 )
 from tui.steps.queries import END_KINDS
@@ -219,7 +220,10 @@ class Predictor:
             self._skip_all()
         if not self.enabled or running or came_from < 0 or current <= came_from or current in self.answers:
             return False
-        due = due_targets(steps, came_from, current, self.points)
+        # Cells already asked on the way (the AccumulateGrads of a backward() stepped into) are not asked again.
+        line_index = line_step_of(steps, came_from)
+        asked = {answered.question.target.cell for position in range(line_index + 1, current) for answered in self.answers.get(position, [])}
+        due = due_targets(steps, came_from, current, self.points, asked)
         due += [target for target in _sent_targets(steps, current) if target.cell not in {t.cell for t in due}]
         if due:
             self.came_from = came_from
