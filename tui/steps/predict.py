@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from tui.steps.cells import Cell
 from tui.steps.model import Step, TensorView, Values
@@ -103,7 +104,7 @@ def _read(text: str, position: int) -> tuple[Any, int]:
                 return tuple(items), position + 1
             item, position = _read(text, position)
             items.append(item)
-    match = re.compile(r"[-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.I).match(text, position)
+    match = re.compile(r"[-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.IGNORECASE).match(text, position)
     if match is None:
         raise ValueError("not a number")
     return float(match.group(0).replace("−", "-")), match.end()

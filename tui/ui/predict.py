@@ -10,8 +10,9 @@ and how to check it is tui.steps.predict; the derivations are the app's own word
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from tui.render.chain_rule import edge_grads, slot_nodes
 from tui.render.events import accumulate_text, pass_events, reset_lines, update_lines
@@ -24,8 +25,8 @@ from tui.steps.predict import (
     Verdict,
     check,
     due_targets,
-    line_step_of,
     field_of,
+    line_step_of,
 )
 from tui.steps.queries import END_KINDS
 from tui.ui.widgets.predict_panel import PanelState
