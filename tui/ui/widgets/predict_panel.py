@@ -53,7 +53,10 @@ class PredictPanel(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="predict-row"):
             yield Static(id="predict-question")
-            yield Input(placeholder=PLACEHOLDER, id="predict-input")
+            # No blinking cursor: the field is plain to read, and snapshots are deterministic.
+            field = Input(placeholder=PLACEHOLDER, id="predict-input")
+            field.cursor_blink = False
+            yield field
         yield Static(id="predict-hint")
         yield Static(id="predict-verdict")
 
