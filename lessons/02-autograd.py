@@ -1,12 +1,12 @@
 # %% [markdown]
 # # Autograd
 #
-# Multiply two tensors, call backward(), and read the gradients (4., 3.) that autograd works out.
+# Multiply two tensors, call backward(), and read the gradients that autograd works out.
 #
 # What you will see: `var_1` and `var_2` start at 3 and 4; their product, `my_latent_value`, is 12
 # with a `grad_fn` of `MulBackward0`. Stepping into `diff.backward()` shows the gradient flowing
-# back node by node, and `var_1.grad` and `var_2.grad` end up at 4 and 3 while the values themselves
-# stay 3 and 4.
+# back node by node into `var_1.grad` and `var_2.grad`, while the values themselves stay 3 and 4.
+# In predict mode (`a`) you type each gradient you expect before it shows.
 
 # %% [markdown]
 # ## Two tensors that can change
@@ -56,12 +56,19 @@ print(diff)
 # gradient of 1 on (subtracting 7 does not change the slope), `MulBackward0` multiplies it by the
 # saved inputs, and the two `AccumulateGrad` nodes store the results in `.grad`.
 #
+# Before you step: `diff` is `var_1 * var_2 - 7`. What will `var_1.grad` and `var_2.grad` be?
+
+# %% [predict] var_1.grad var_2.grad
+diff.backward()
+
+# %% [markdown]
+# ## The gradients
+#
 # Nothing changed yet: `var_1` and `var_2` are still 3 and 4. What changed is their `.grad`:
 # `var_1.grad` is 4 (the value of `var_2`) and `var_2.grad` is 3 (the value of `var_1`). That is
 # how much `diff` grows per unit each variable grows, which is exactly what an optimizer needs in
 # the next lesson.
 
 # %%
-diff.backward()
 print(var_1, var_2)
 print(var_1.grad, var_2.grad)

@@ -3,10 +3,10 @@
 #
 # Take var_1 · var_2 from 12 to 15 with SGD: backprop, optimize, reset, then do it a lot of times.
 #
-# What you will see: the loss starts at 9. One backprop / optimize / reset moves `var_1` and `var_2`
-# from (3, 4) to (3.0720, 4.0540); 100 more take them to (3.4505, 4.3472), whose product is 15.
-# Step into `loss.backward()` to see `PowBackward0`, `RsubBackward1`, `MulBackward0` and two
-# `AccumulateGrad` nodes leave `var_1.grad` at -24 and `var_2.grad` at -18.
+# What you will see: the loss starts at 9. One backprop / optimize / reset nudges `var_1` and
+# `var_2` from (3, 4) towards a product of 15, and 100 more get there. Step into `loss.backward()`
+# to see `PowBackward0`, `RsubBackward1`, `MulBackward0` and two `AccumulateGrad` nodes fill in
+# `.grad`. In predict mode (`a`) you type each number you expect before it shows.
 
 # %% [markdown]
 # ## Two tensors, a latent value and an optimizer
@@ -47,27 +47,27 @@ print(loss)
 # Backprop takes the partial derivative of the loss with respect to every tensor that
 # `requires_grad`. Step into this line to watch it node by node: `PowBackward0` (the square),
 # `RsubBackward1` (15 minus), `MulBackward0` (the product), then `AccumulateGrad` for each variable.
-# `var_1.grad` becomes -24 and `var_2.grad` -18: negative, because making either bigger makes the
-# loss smaller.
+# Before you step: what will `var_1.grad` and `var_2.grad` be? Work it out from
+# loss = (15 - var_1 · var_2)², at var_1 = 3 and var_2 = 4.
 
-# %%
+# %% [predict] var_1.grad var_2.grad
 loss.backward()  # BACKPROP!
 
 # %% [markdown]
 # ## Optimize!
 #
-# SGD moves each tensor against its gradient, by the learning rate times the gradient:
-# `var_1` becomes 3 - 0.003 · (-24) = **3.0720** and `var_2` becomes 4 - 0.003 · (-18) = **4.0540**.
+# `var_1.grad` is -24 and `var_2.grad` -18: negative, as making either bigger makes the loss smaller.
+# SGD moves each tensor against its gradient, new = old - lr · grad: what will `var_1` and `var_2` be?
 
-# %%
+# %% [predict] var_1 var_2
 my_sgd.step()  # OPTIMIZE!
 
 # %% [markdown]
 # ## Reset!
 #
-# `zero_grad()` clears the gradients so the next backprop starts from nothing. People stop after
-# the previous step because "ooo look my tensors updated!!!" and forget this one: the next
-# backprop would then add onto the old gradients (lesson 04 shows what that does).
+# `var_1` became 3 - 0.003 · (-24) = **3.0720** and `var_2` 4 - 0.003 · (-18) = **4.0540**. Now
+# `zero_grad()` clears the gradients so the next backprop starts from nothing. People stop before it
+# ("ooo look my tensors updated!!!"), and the next backprop adds onto the old gradients (lesson 04).
 
 # %%
 my_sgd.zero_grad()  # RESET!

@@ -1,11 +1,11 @@
 # %% [markdown]
 # # Accumulation
 #
-# Without a reset, .grad accumulates ([1, 1, 1] → [2, 2, 2]): why zero_grad matters.
+# Backprop twice without a reset and watch .grad: why zero_grad matters.
 #
-# What you will see: `x.grad` is [1, 1, 1] after one backprop and [2, 2, 2] after a second one with
-# no reset in between; the tensors pane warns that `.grad` accumulated over two backward passes.
-# `zero_grad()` clears it, and the next backprop gives [1, 1, 1] again. Then the training loop of
+# What you will see: `x.grad` after one backprop, then after a second one with no reset in between
+# (predict it first, in predict mode: `a`); the tensors pane warns when `.grad` summed two backward
+# passes. `zero_grad()` clears it before the next backprop. Then the training loop of
 # lesson 03 without its reset: its gradients pile up and the product overshoots 15 (17.85 after six
 # iterations), while the same loop with the reset creeps up to 13.96 and keeps going.
 
@@ -27,19 +27,31 @@ z = x + y
 z_sum = torch.sum(z)
 
 # %% [markdown]
-# ## Backprop twice, no reset
+# ## Backprop once
 #
 # The first backprop leaves `x.grad` at [1, 1, 1], as expected. (`retain_graph=True` keeps the
 # graph so that we can run backward through it again.)
-#
-# The second one does not *replace* `.grad`, it *adds* to it: [2, 2, 2]. **The gradient in .grad
-# accumulates each time we call .backward()**. Step into the second `backward()` and look at the
-# `AccumulateGrad` node: the grad before is [1, 1, 1], after [2, 2, 2].
 
 # %%
 z_sum.backward(retain_graph=True)  # BACKPROP!
 print(x.grad)
+
+# %% [markdown]
+# ## Backprop again, no reset
+#
+# Nothing cleared `x.grad` in between. What will it be after a second `backward()`?
+
+# %% [predict] x.grad
 z_sum.backward()  # BACKPROP again, without a reset
+
+# %% [markdown]
+# ## It accumulates
+#
+# The second backprop does not *replace* `.grad`, it *adds* to it: [2, 2, 2]. **The gradient in
+# .grad accumulates each time we call .backward()**. Step back into the second `backward()` and look
+# at the `AccumulateGrad` node: the grad before is [1, 1, 1], after [2, 2, 2].
+
+# %%
 print(x.grad)
 
 # %% [markdown]

@@ -1,12 +1,12 @@
 # %% [markdown]
 # # A custom autograd Function
 #
-# i_hate_threes cuts the gradient at t = 3; a torch.autograd.Function with its own backward fixes it.
+# A function that jumps at t = 3, and a torch.autograd.Function that gives it a backward of our own.
 #
-# What you will see: through the plain `i_hate_threes`, the gradient of `t_2` = 2 is 1, but `t_3` =
-# 3 gets no gradient at all (`None`): the graph is cut. Through `IHateThrees`, a
-# `torch.autograd.Function` with its own `backward()`, the gradient is 1 at t = 2 and exactly 0 at
-# t = 3, because we said so. Step into `backward()` to watch our own code run inside autograd.
+# What you will see: the gradient of `i_hate_threes` at t = 2 and at t = 3, first through plain
+# Python, then through `IHateThrees`, a `torch.autograd.Function` with its own `backward()`. Predict
+# each one before it shows (predict mode: `a`). Step into `backward()` to watch our own code run
+# inside autograd.
 
 # %% [markdown]
 # ## The chain rule, one step at a time
@@ -29,10 +29,7 @@ print(t.grad)
 # `i_hate_threes` returns its input unchanged, except that 3 becomes 0: a jump, so at 3 it has no
 # derivative.
 #
-# At t = 2 it returns `t_2` itself, so `x_2.backward()` gives `t_2.grad` = 1, as for any identity.
-# At t = 3 it returns a brand-new tensor that has no history: nothing connects it to `t_3`, so
-# backprop never reaches `t_3` and `t_3.grad` stays `None`. An `if` on a value is invisible to
-# autograd; only the operations on tensors are recorded.
+# We try it at t = 2 and at t = 3: read the code, then predict each gradient.
 
 # %%
 def i_hate_threes(tensor):
@@ -43,16 +40,34 @@ def i_hate_threes(tensor):
 
 t_2 = torch.tensor(2.0, requires_grad=True)
 x_2 = i_hate_threes(t_2)
+
+# %% [markdown]
+# ## At t = 2
+#
+# `x_2` is what `i_hate_threes(t_2)` returned. What will `t_2.grad` be after `x_2.backward()`?
+
+# %% [predict] t_2.grad
 x_2.backward()
 print(t_2.grad)
-
 t_3 = torch.tensor(3.0, requires_grad=True)
 x_3 = i_hate_threes(t_3)
+
+# %% [markdown]
+# ## At t = 3
+#
+# At t = 2 it returned `t_2` itself, so `t_2.grad` is 1, as for any identity. At t = 3 it returns
+# `torch.tensor(0.0, requires_grad=True)`. What will `t_3.grad` be after `x_3.backward()`?
+
+# %% [predict] t_3.grad
 x_3.backward()
 print(t_3.grad)
 
 # %% [markdown]
 # ## Our own derivative
+#
+# `t_3.grad` stayed `None`: at 3, `i_hate_threes` returned a brand-new tensor with no history, so
+# nothing connects it to `t_3` and backprop never reaches `t_3`. An `if` on a value is invisible to
+# autograd; only the operations on tensors are recorded.
 #
 # We can define a derivative ourselves. A `torch.autograd.Function` has a `forward()` that computes
 # the value and saves what backward will need (`ctx.save_for_backward`), and a `backward()` that
@@ -83,18 +98,38 @@ class IHateThrees(torch.autograd.Function):
 # %% [markdown]
 # ## Try it again
 #
-# At t = 2, `t_2_custom.grad` is 1, as before. At t = 3 the output is 0 and, this time, the graph is
-# not cut: backprop runs our `backward()`, which sends on 0, so `t_3_custom.grad` is **0** rather
-# than `None`.
-# Step into each `backward()` to watch our code receive `grad_output` = 1 and decide.
+# The same two inputs through `IHateThrees`. Step into each `backward()` to watch our code receive
+# `grad_output` = 1 and decide.
 
 # %%
 t_2_custom = torch.tensor(2.0, requires_grad=True)
 x_2_custom = IHateThrees.apply(t_2_custom)
+
+# %% [markdown]
+# ## At t = 2, with our backward
+#
+# Our `backward()` passes the gradient on unchanged away from 3. What will `t_2_custom.grad` be?
+
+# %% [predict] t_2_custom.grad
 x_2_custom.backward()
 print(t_2_custom.grad)
-
 t_3_custom = torch.tensor(3.0, requires_grad=True)
 x_3_custom = IHateThrees.apply(t_3_custom)
+
+# %% [markdown]
+# ## At t = 3, with our backward
+#
+# `t_2_custom.grad` is 1, as before. At t = 3 the output is 0, but this time it came out of our
+# Function. What will `t_3_custom.grad` be after `x_3_custom.backward()`: a number, or `None`?
+
+# %% [predict] t_3_custom.grad
 x_3_custom.backward()
+
+# %% [markdown]
+# ## Zero, not None
+#
+# This time the graph is not cut: backprop runs our `backward()`, which sends on 0, so
+# `t_3_custom.grad` is **0** rather than `None`.
+
+# %%
 print(t_3_custom.grad)

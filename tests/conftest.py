@@ -22,6 +22,14 @@ LESSON_IDS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Predict mode's progress files go to a fresh folder, never the user's data directory."""
+    folder = tmp_path_factory.mktemp("gradstep-data")
+    monkeypatch.setenv("GRADSTEP_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def script(tmp_path: Path):
     """Copy a script from tests/scripts into tmp_path and return its path: `script("seed_sgd.py")`."""

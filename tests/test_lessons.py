@@ -157,7 +157,7 @@ def test_gradstep_lessons_json_lists_id_title_summary_and_path():
     entries = json.loads(result.stdout)
     assert [entry["id"] for entry in entries] == LESSON_IDS
     for entry in entries:
-        assert set(entry) == {"id", "title", "summary", "path"}
+        assert set(entry) == {"id", "title", "summary", "path", "predict"}
         assert Path(entry["path"]).is_file() and Path(entry["path"]).stem == entry["id"]
     assert entries[7]["summary"].startswith("Teach a network to map every integer vector [a, b, c]")
 

@@ -34,6 +34,7 @@ _HANDLERS = {
     "diff": ("diff", "main"),
 }
 
+PREDICT_HELP = "predict mode: before a step changes a number, type what you expect (`a` toggles it in the app)"
 DEVICE_HELP = "run the script on this device: cpu, cuda, cuda:N or mps (default: cpu)"
 # Sub-commands that run a script: words after SCRIPT, and everything after `--`, are its sys.argv[1:].
 SCRIPT_COMMANDS = ("run", "record", "export")
@@ -105,13 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("script", metavar="SCRIPT", help="a Python script that uses PyTorch")
     _add_script_args(run)
     _add_run_options(run)
+    run.add_argument("--predict", action="store_true", help=PREDICT_HELP)
 
     lesson = commands.add_parser("lesson", help="open a lesson of the course by id (`03` or `03-sgd-to-15`)")
     lesson.add_argument("lesson_id", metavar="ID")
     _add_run_options(lesson)
+    lesson.add_argument("--predict", action="store_true", help=PREDICT_HELP)
 
     lessons = commands.add_parser("lessons", help="list the lessons")
-    lessons.add_argument("--json", action="store_true", help="print a JSON list of {id, title, summary, path}")
+    lessons.add_argument(
+        "--json", action="store_true", help="print a JSON list of {id, title, summary, path, predict}"
+    )
 
     record = commands.add_parser("record", help="run a script or lesson headless and write a .gstep recording")
     record.add_argument("script", metavar="SCRIPT", help="a script path, or a lesson id")
@@ -126,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="open a recording in the debugger (runs no code)")
     replay.add_argument("recording", metavar="FILE.gstep")
+    replay.add_argument("--predict", action="store_true", help=PREDICT_HELP)
 
     show = commands.add_parser("show", help="print the state at one step of a recording")
     show.add_argument("recording", metavar="FILE.gstep")

@@ -3,6 +3,8 @@
 A lesson is a plain Python script split into cells by `# %%` lines, as Jupytext and
 VS Code write them. `# %% [markdown]` cells hold the narrative as `# `-prefixed
 markdown; the first one starts with the lesson's `# Title` and a one-line summary.
+`# %% [predict] var_1.grad var_2.grad` opens a code cell whose first line is a
+prediction point: in predict mode the app asks for those values after that line ran.
 Nothing here imports torch: the picker and `gradstep lessons` only read text.
 """
 
@@ -16,18 +18,21 @@ from pathlib import Path
 import tui
 from tui.errors import BadInput
 from tui.steps.cells import Cell, narrative_at, parse_cells  # noqa: F401  (narrative_at: part of the lesson API)
+from tui.steps.predict import predict_points
 
 _LESSON_FILE = re.compile(r"^(\d+)-[\w-]+\.py$")
 
 
 @dataclass(frozen=True)
 class Lesson:
-    """A lesson file: its id (the file name without .py), title, one-line summary and path."""
+    """A lesson file: its id (the file name without .py), title, one-line summary, path and prediction points."""
 
     id: str
     title: str
     summary: str
     path: Path
+    # (line, what to ask for after it) for each `# %% [predict] ...` cell (tui.steps.predict).
+    predict: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
     @property
     def number(self) -> int:
@@ -65,7 +70,8 @@ def read_lesson(path: Path) -> Lesson:
     """A Lesson from its file; a file without a title is named after its id."""
     cells = parse_cells(path.read_text(encoding="utf-8"))
     title, summary = _title_and_summary(cells)
-    return Lesson(id=path.stem, title=title or path.stem, summary=summary, path=path)
+    points = tuple(sorted(predict_points(cells).items()))
+    return Lesson(id=path.stem, title=title or path.stem, summary=summary, path=path, predict=points)
 
 
 def list_lessons() -> list[Lesson]:

@@ -92,6 +92,7 @@ def live_target(
     breakpoints: Iterable[int] = (),
     title: str | None = None,
     argv: Iterable[str] = (),
+    lesson_id: str | None = None,
 ) -> LiveTarget:
     """Check a script and describe how to run it live.
 
@@ -111,6 +112,7 @@ def live_target(
         device=device,
         breakpoints=tuple(breakpoints),
         title=title,
+        extra={"lesson": lesson_id} if lesson_id else {},
     )
 
 
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         argv=args.script_args,
     )
     check_device(args.device)
-    return _open_live(target)
+    return _open_live(target, predict=getattr(args, "predict", False))
 
 
 def lesson(args: argparse.Namespace) -> int:
@@ -169,10 +171,17 @@ def lesson(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         title=f"{found.id}: {found.title}",
+        lesson_id=found.id,
     )
     check_device(args.device)
     # Escape goes back to the lesson picker, as it does for a lesson opened from there.
-    return _open_live(target, lessons=list_lessons(), open_lesson=_lesson_target)
+    return _open_live(
+        target,
+        lessons=list_lessons(),
+        open_lesson=_lesson_target,
+        predict=getattr(args, "predict", False),
+        progress=_progress_store(),
+    )
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -181,7 +190,13 @@ def replay(args: argparse.Namespace) -> int:
     from tui.ui.app import GradstepApp
 
     recording = load_recording(args.recording)
-    return _run_app(GradstepApp(recording=recording))
+    app = GradstepApp(
+        recording=recording,
+        predict=getattr(args, "predict", False),
+        progress=_progress_store(),
+        lesson_id=_lesson_of(recording.header.script, recording.header.source),
+    )
+    return _run_app(app)
 
 
 def picker(args: argparse.Namespace) -> int:
@@ -189,9 +204,30 @@ def picker(args: argparse.Namespace) -> int:
     from tui.lessons import list_lessons
     from tui.ui.app import GradstepApp
 
-    return _run_app(GradstepApp(lessons=list_lessons(), open_lesson=_lesson_target))
+    return _run_app(GradstepApp(lessons=list_lessons(), open_lesson=_lesson_target, progress=_progress_store()))
 
 
 def _lesson_target(chosen: Any) -> LiveTarget:
     """A lesson picked in the picker, run live."""
-    return live_target(chosen.path, title=f"{chosen.id}: {chosen.title}")
+    return live_target(chosen.path, title=f"{chosen.id}: {chosen.title}", lesson_id=chosen.id)
+
+
+def _progress_store() -> Any:
+    """Predict mode's progress files (tui.progress), handed to the app: tui.ui never writes files itself."""
+    from tui.progress import ProgressStore
+
+    return ProgressStore()
+
+
+def _lesson_of(script: str, source: str) -> str | None:
+    """The lesson a recording was made of (its file name and text are a lesson's), else None."""
+    from tui.lessons import list_lessons
+
+    stem = Path(script).stem
+    for found in list_lessons():
+        if found.id == stem:
+            try:
+                return found.id if found.path.read_text(encoding="utf-8") == source else None
+            except OSError:
+                return None
+    return None

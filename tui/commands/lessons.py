@@ -10,13 +10,23 @@ from tui.lessons import lessons_dir, list_lessons
 
 
 def main(args: argparse.Namespace) -> int:
-    """Print the lessons as a Rich table, or as a JSON list of {id, title, summary, path}."""
+    """Print the lessons as a Rich table, or as a JSON list of {id, title, summary, path, predict}.
+
+    `predict` lists the lesson's prediction points: `{"line": N, "ask": ["var_1.grad", ...]}`,
+    from `# %% [predict] var_1.grad ...` cells (asked after line N runs, in predict mode).
+    """
     lessons = list_lessons()
     if not lessons:
         raise BadInput(f"no lessons found in {lessons_dir()} (is gradstep installed in full?)")
     if getattr(args, "json", False):
         entries = [
-            {"id": lesson.id, "title": lesson.title, "summary": lesson.summary, "path": str(lesson.path)}
+            {
+                "id": lesson.id,
+                "title": lesson.title,
+                "summary": lesson.summary,
+                "path": str(lesson.path),
+                "predict": [{"line": line, "ask": list(ask)} for line, ask in lesson.predict],
+            }
             for lesson in lessons
         ]
         print(json.dumps(entries, indent=2, ensure_ascii=False))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # `# %%`, optionally followed by a title and/or a `[cell type]`, as Jupytext writes it.
 _CELL_MARKER = re.compile(r"^# %%(?:\s+.*)?$")
 _MARKDOWN_TYPE = re.compile(r"\[\s*(markdown|md)\s*\]")
+# `# %% [predict] var_1.grad var_2.grad`: a code cell whose first line's result the learner predicts.
+_PREDICT_TYPE = re.compile(r"\[\s*predict\s*\](.*)$")
 
 
 @dataclass(frozen=True)
@@ -20,13 +22,17 @@ class Cell:
     """One cell of a lesson: its kind, its lines (1-based, inclusive; the marker line included) and text.
 
     A markdown cell's text has its `# ` prefixes removed; a code cell's text is the
-    code as written, without the marker line.
+    code as written, without the marker line. `predict` names what a `[predict]`
+    marker asks for after the cell's first line (tui.steps.predict reads it);
+    `body_lines` are the cell's lines after its marker, as written.
     """
 
     kind: str  # "code" | "markdown"
     start_line: int
     end_line: int
     text: str
+    predict: tuple[str, ...] = ()
+    body_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 def _uncomment(line: str) -> str:
@@ -53,7 +59,12 @@ def _make_cell(kind: str, start_line: int, lines: list[str], has_marker: bool) -
     if kind == "markdown":
         body = [_uncomment(line) for line in body]
     text = "\n".join(_strip_blank_edges(body))
-    return Cell(kind=kind, start_line=start_line, end_line=start_line + len(lines) - 1, text=text)
+    predict: tuple[str, ...] = ()
+    marked = _PREDICT_TYPE.search(lines[0]) if has_marker and kind == "code" else None
+    if marked is not None:
+        predict = tuple(item for item in re.split(r"[\s,]+", marked.group(1).strip()) if item)
+    raw = tuple(lines[1:] if has_marker else lines)
+    return Cell(kind=kind, start_line=start_line, end_line=start_line + len(lines) - 1, text=text, predict=predict, body_lines=raw)
 
 
 def parse_cells(source: str) -> tuple[Cell, ...]:

@@ -34,6 +34,7 @@ from tui.ui.openers import (
     open_device_picker,
     open_export,
 )
+from tui.ui.predict import Predictor, predict_panel_state
 from tui.ui.saving import (
     RecordingSaved,
     RecordProgress,
@@ -49,6 +50,7 @@ from tui.ui.screens.save import SaveChoice, SaveScreen, free_path
 from tui.ui.screens.script_input import InputRequested, ScriptInputScreen
 from tui.ui.state import History, default_tensor
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
+from tui.ui.widgets.predict_panel import PREDICT_BINDING, PredictPanel
 from tui.ui.widgets.source_view import SourceView
 from tui.ui.widgets.tensor_table import TensorTable
 
@@ -65,7 +67,7 @@ class GradstepApp(NavigationActions, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "gradstep"
-    BINDINGS = [*KEY_BINDINGS]  # a list of BindingType, as App declares it
+    BINDINGS = [*KEY_BINDINGS, PREDICT_BINDING]  # a list of BindingType, as App declares it
 
     def __init__(
         self,
@@ -74,6 +76,9 @@ class GradstepApp(NavigationActions, App[int]):
         recording: Any | None = None,
         lessons: Sequence[Any] | None = None,
         open_lesson: Callable[[Any], LiveTarget] | None = None,
+        predict: bool = False,
+        progress: Any | None = None,
+        lesson_id: str | None = None,
     ) -> None:
         super().__init__()
         self.live_target = live
@@ -100,6 +105,11 @@ class GradstepApp(NavigationActions, App[int]):
         self._shown_position = -1  # the history position on screen
         self._running_timer: Timer | None = None
         self._running_shown = False  # whether the footer offers Pause (True) or Lessons
+        # Predict mode (tui.ui.predict); `progress` saves a lesson's score (tui.progress, from tui.commands.app).
+        self.predictor = Predictor(enabled=predict)
+        self.progress = progress
+        self.lesson_id = lesson_id
+        self._asking_shown = False
 
     @property
     def replay(self) -> bool:
@@ -141,10 +151,22 @@ class GradstepApp(NavigationActions, App[int]):
         elif self.live_target is not None:
             self._open_live(self.live_target)
         else:
-            self.push_screen(PickerScreen(self.lessons or ()))
+            self.push_screen(self._picker())
+
+    def _picker(self) -> PickerScreen:
+        """The lesson picker, with each lesson's saved progress."""
+        notes: dict[str, str] = {}
+        if self.progress is not None:
+            for lesson in self.lessons or ():
+                try:
+                    notes[lesson.id] = self.progress.note(lesson.id)
+                except Exception:  # a progress file is a nicety: never keep the picker from opening
+                    continue
+        return PickerScreen(self.lessons or (), notes=notes)
 
     def _open_main(self, source: str) -> None:
         self.narration = Narration(source)
+        self.predictor.points = self.narration.predict_points()
         self._shown_source = source
         if self.main_screen is None:
             self.main_screen = MainScreen(
@@ -162,6 +184,10 @@ class GradstepApp(NavigationActions, App[int]):
         self.device = target.device or "cpu"
         self.requested_device = target.device
         self.sub_title = target.title or target.script.name
+        lesson_id = target.extra.get("lesson") if target.extra else None
+        if lesson_id is not None and lesson_id != self.lesson_id:
+            self.lesson_id = lesson_id
+            self.predictor = Predictor(enabled=self.predictor.enabled)
         self._open_main(target.source)
         # Paint the source first: the session's thread imports torch, which competes for the GIL.
         self.call_after_refresh(self._start_session, target.device)
@@ -213,6 +239,7 @@ class GradstepApp(NavigationActions, App[int]):
         if self.live_target is not None:
             self.live_target = replace(self.live_target, source=source)
         self.narration = Narration(source)
+        self.predictor.points = self.narration.predict_points()
         self._shown_source = source
         # The learner's choice to hide or show the narrative stays with the screen.
         self.main_screen.set_source(source, narrative=self.narration.available, folds=self.narration.folds())
@@ -273,6 +300,12 @@ class GradstepApp(NavigationActions, App[int]):
             self._running_shown = running
             self.refresh_bindings()
         try:
+            seeking = self.control.continuing or self.control.seek is not None
+            if self.predictor.arrive(self.history.steps, self.history.current, running=seeking):
+                self._predictions_done()
+            if self.predictor.asking != self._asking_shown:  # typing a guess turns the stepping keys off
+                self._asking_shown = self.predictor.asking
+                self.refresh_bindings()
             step = self.history.step
             selected = self.selected_tensor()
             bar = PhaseBarState(
@@ -297,6 +330,7 @@ class GradstepApp(NavigationActions, App[int]):
                 tensor_rows=self.history.max_tensors,
                 pass_events=pass_events(self.history.steps, self.history.current),
             )
+            view = predict_panel_state(self.predictor, view, self.history.steps, self.history.current, self.narration.at)
             self.main_screen.show(view)
             self._shown_position = self.history.current
         except Exception as error:  # a drawing bug must not take the session down with it
@@ -305,6 +339,8 @@ class GradstepApp(NavigationActions, App[int]):
     def _status_text(self) -> str:
         """The run's state for the phase bar, and a whole-run save's progress."""
         status = self.control.status()
+        if self.predictor.enabled or self.predictor.score.asked:
+            status += f"  {self.predictor.score.text()}"
         if self.saving_whole is not None:
             status += f"  saving the whole run: {self.saving_whole:,} steps"
         return status
@@ -341,6 +377,8 @@ class GradstepApp(NavigationActions, App[int]):
             return True
         if self.main_screen is None or screen is not self.main_screen:
             return False
+        if self.predictor.asking:  # the keys type the guess; the palette still toggles predict mode
+            return action == "toggle_predict"
         if self.replay and action in REPLAY_CANNOT:
             return False
         if action == "toggle_narrative" and not self.narration.available:
@@ -382,6 +420,7 @@ class GradstepApp(NavigationActions, App[int]):
             return
         self.control.stop()
         self.control.reset()
+        self.predictor.reset()
         self._start_session(self.requested_device)
         self.notify("Restarted.", timeout=2, markup=False)
 
@@ -467,6 +506,7 @@ class GradstepApp(NavigationActions, App[int]):
             return
         self.control.stop()
         self.control.reset(restore_to=self.history.current)
+        self.predictor.reset()
         self.requested_device = name
         self.header = None
         self._start_session(name)
@@ -482,13 +522,53 @@ class GradstepApp(NavigationActions, App[int]):
     def action_help(self) -> None:
         """Show every key."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(key_help(KEY_BINDINGS)))
+            self.push_screen(HelpScreen(key_help([*KEY_BINDINGS, PREDICT_BINDING])))
+
+    # -- predict mode ------------------------------------------------------------------------
+
+    @guarded
+    def action_toggle_predict(self) -> None:
+        """Predict mode on or off: before a step changes numbers, guess them first."""
+        on = self.predictor.toggle()
+        if on:
+            self.notify("Before a step changes a number, you are asked for it first (Esc skips).", title="Predict mode on", timeout=4)
+        else:
+            self.notify("Predict mode off.", timeout=2)
+        self.refresh_view()
+
+    def on_predict_panel_answered(self, message: PredictPanel.Answered) -> None:
+        """The learner typed a guess: check it, then show the value (and how it comes about)."""
+        self.predictor.answer(message.text)
+        self.refresh_view()
+
+    def on_predict_panel_skipped(self, _message: PredictPanel.Skipped) -> None:
+        """The learner skipped the question: the value shows."""
+        self.predictor.skip()
+        self.refresh_view()
+
+    def _predictions_done(self) -> None:
+        """The run's end, reached in predict mode: the score, and the lesson's progress saved."""
+        score = self.predictor.score
+        self.notify(f"{score.right} right of {score.asked} asked, {score.skipped} skipped.", title="Predictions", timeout=8)
+        self._save_progress()
+
+    def _save_progress(self) -> None:
+        """Write the lesson's progress file (predict mode only; nothing else is written)."""
+        predictor = self.predictor
+        if self.progress is None or self.lesson_id is None or not (predictor.enabled or predictor.score.asked):
+            return
+        score = predictor.score
+        try:
+            self.progress.save(self.lesson_id, right=score.right, asked=score.asked, skipped=score.skipped, finished=predictor.finished)
+        except OSError as error:
+            self.notify(f"Could not save this lesson's progress: {error}", severity="warning")
 
     async def action_quit(self) -> None:
         """Stop the script (without waiting on it) and leave; asks first if history would be lost."""
         self.confirm_then("Quit", self._quit_now)
 
     def _quit_now(self) -> None:
+        self._save_progress()
         self.generation += 1
         self.control.stop()
         self.exit(0)
@@ -500,6 +580,9 @@ class GradstepApp(NavigationActions, App[int]):
             self.confirm_then("Leave this lesson", self._lessons_now)
 
     def _lessons_now(self) -> None:
+        self._save_progress()
+        self.predictor = Predictor(enabled=self.predictor.enabled)
+        self.lesson_id = None
         self.generation += 1
         self.control.stop()
         self.control.reset()
@@ -512,7 +595,7 @@ class GradstepApp(NavigationActions, App[int]):
             self.pop_screen()
         self.main_screen = None
         if not isinstance(self.screen, PickerScreen):
-            self.push_screen(PickerScreen(self.lessons or ()))
+            self.push_screen(self._picker())
 
     def on_unmount(self) -> None:
         self.control.stop()
@@ -520,7 +603,7 @@ class GradstepApp(NavigationActions, App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key's action in the command palette too."""
         yield from super().get_system_commands(screen)
-        yield from key_commands(self, KEY_BINDINGS, screen)
+        yield from key_commands(self, [*KEY_BINDINGS, PREDICT_BINDING], screen)
 
     # -- from widgets and screens -------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tui.steps.cells import Cell, has_markdown_cells, narrative_at, parse_cells
+from tui.steps.predict import predict_points
 from tui.ui.widgets.source_view import Fold
 
 
@@ -23,6 +24,10 @@ class Narration:
     def available(self) -> bool:
         """True when the script has at least one markdown cell."""
         return any(cell.kind == "markdown" for cell in self.cells)
+
+    def predict_points(self) -> dict[int, tuple[str, ...]]:
+        """Line -> what a `# %% [predict] ...` marker asks for after it (tui.steps.predict)."""
+        return predict_points(self.cells)
 
     def folds(self) -> tuple[Fold, ...]:
         """Each markdown cell as one source row: its lines and its first line of text."""

@@ -20,6 +20,7 @@ from tui.ui.widgets.graph_tree import GraphTree
 from tui.ui.widgets.narrative import NarrativePane
 from tui.ui.widgets.output_pane import OutputPane
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
+from tui.ui.widgets.predict_panel import PanelState, PredictPanel
 from tui.ui.widgets.source_view import Fold, SourceView
 from tui.ui.widgets.tensor_table import TensorTable
 
@@ -40,6 +41,11 @@ class MainView:
     tensor_rows: int = 0  # the most tensors any step of the history has: the table makes room once
     # The node events of the backward pass on screen so far (tui.render.events.pass_events).
     pass_events: Mapping[int, NodeEvent] | None = None
+    # Predict mode (tui.ui.predict): while a question is open the graph and details show this step,
+    # the tensor table marks cells ("?" asked, "right"/"wrong"/"skipped" answered), the panel asks.
+    panes_step: Step | None = None
+    cell_marks: Mapping[tuple[str, str], str] | None = None
+    predict: PanelState | None = None
 
 
 SELECT_HINT = "click a row, or ↑/↓ in the table, to follow another tensor in the tree and details"
@@ -105,6 +111,9 @@ class MainScreen(Screen):
                 with Horizontal(id="graph-row"):
                     yield GraphTree(id="graph")
                     yield Details(id="details")
+        panel = PredictPanel(id="predict")
+        panel.add_class("-hidden")
+        yield panel
         yield FittedFooter()
 
     def on_mount(self) -> None:
@@ -116,6 +125,7 @@ class MainScreen(Screen):
         self.details = self.query_one(Details)
         self.output_pane = self.query_one(OutputPane)
         self.narrative_pane = self.query_one(NarrativePane)
+        self.predict_panel = self.query_one(PredictPanel)
         self._ready = True
         titles = {
             "#source": "source",
@@ -190,9 +200,11 @@ class MainScreen(Screen):
             self.banner.update(warning or SELECT_HINT)
             self.banner.set_class(bool(warning), "-warning")
         self.tensor_table.reserve(view.tensor_rows)
-        self.tensor_table.show(step, view.previous, view.selected)
-        self.graph_tree.show(step, view.selected, view.pass_events)
-        self.details.show(step, view.selected, view.series, received_from(view.pass_events or {}))
+        self.tensor_table.show(step, view.previous, view.selected, marks=view.cell_marks)
+        panes = view.panes_step or step
+        self.graph_tree.show(panes, view.selected, view.pass_events)
+        self.details.show(panes, view.selected, view.series, received_from(view.pass_events or {}))
+        self.predict_panel.show(view.predict or PanelState())
         self.output_pane.show(view.output, step)
         if self.narrative_shown:
             self.narrative_pane.show(view.narrative)

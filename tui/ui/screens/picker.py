@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -18,14 +18,15 @@ if TYPE_CHECKING:
     from tui.lessons import Lesson
 
 
-def lesson_prompt(lesson: Lesson) -> Content:
-    """Id and title on the first line, the summary dimmed below (the id in the theme's colour)."""
+def lesson_prompt(lesson: Lesson, note: str = "") -> Content:
+    """Id and title on the first line (then the saved progress, if any), the summary dimmed below."""
     # $text-warning is a theme variable, resolved when drawn: a theme change recolours it.
     return Content.from_markup(
-        "[bold $text-warning]$id[/]  [bold]$title[/]\n    [dim]$summary[/]",
+        "[bold $text-warning]$id[/]  [bold]$title[/]" + ("  [$text-success]$note[/]" if note else "") + "\n    [dim]$summary[/]",
         id=str(lesson.id),
         title=str(lesson.title),
         summary=str(lesson.summary),
+        note=str(note),
     )
 
 
@@ -41,9 +42,10 @@ class PickerScreen(Screen):
             super().__init__()
             self.lesson = lesson
 
-    def __init__(self, lessons: Sequence[Lesson]) -> None:
+    def __init__(self, lessons: Sequence[Lesson], notes: Mapping[str, str] | None = None) -> None:
         super().__init__(id="picker")
         self._lessons = tuple(lessons)
+        self._notes = dict(notes or {})  # lesson id -> saved progress (`done · predicted 5/7 right`)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("gradstep — the course", style="bold"), id="picker-title")
@@ -51,7 +53,7 @@ class PickerScreen(Screen):
             Text("Pick a lesson and press Enter to step through it. q quits.", style="dim"),
             id="picker-hint",
         )
-        options = [Option(lesson_prompt(lesson), id=str(position)) for position, lesson in enumerate(self._lessons)]
+        options = [Option(lesson_prompt(lesson, self._notes.get(lesson.id, "")), id=str(position)) for position, lesson in enumerate(self._lessons)]
         if not options:
             options = [Option(Text("No lessons found.", style="dim"), id="none", disabled=True)]
         yield OptionList(*options, id="lesson-list")

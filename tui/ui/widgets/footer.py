@@ -11,7 +11,7 @@ from textual.widgets._footer import FooterKey
 # Shown at every width (when the screen allows the action at all), in this order.
 ESSENTIAL = ("help", "next", "step_into", "previous", "export", "save")
 # The first to join when there is room: what Escape does now (pause a run, or back to the lessons).
-NEXT_IN_LINE = ("pause", "lessons")
+NEXT_IN_LINE = ("pause", "lessons", "toggle_predict")
 # A key's cells beyond its key and description: FooterKey's padding.
 KEY_PADDING = 3
 # Room kept for the command palette's key on the right.

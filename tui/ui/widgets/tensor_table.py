@@ -13,6 +13,7 @@ room that is left.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -97,8 +98,14 @@ def accumulated_cell(view: TensorView) -> tuple[str, bool]:
     return f"{view.accumulated}×", False
 
 
-def row_cells(name: str, view: TensorView, before: TensorView | None, fresh: bool) -> tuple[Cell, ...]:
-    """The cells of one tensor's row, with the changed ones marked."""
+# Predict mode's marks (tui.ui.predict): "?" hides a cell asked for; the others follow its value.
+PREDICT_SUFFIX = {"right": " ✓", "wrong": " ✗", "skipped": ""}
+
+
+def row_cells(
+    name: str, view: TensorView, before: TensorView | None, fresh: bool, predicted_marks: Mapping[str, str] | None = None
+) -> tuple[Cell, ...]:
+    """The cells of one tensor's row, with the changed ones marked (`predicted_marks`: predict mode's, by column)."""
     changed = frozenset() if fresh else changed_fields(view, before)
     accumulated, warning = accumulated_cell(view)
     plain = {
@@ -111,6 +118,7 @@ def row_cells(name: str, view: TensorView, before: TensorView | None, fresh: boo
         "device": view.device,
         "grad_fn": view.grad_fn or "",
     }
+    predict_marks = predicted_marks or {}
     cells = []
     for key, _label in COLUMNS:
         marks = []
@@ -119,6 +127,13 @@ def row_cells(name: str, view: TensorView, before: TensorView | None, fresh: boo
         column_changed = "grad" if key == "accumulated" else key
         if column_changed in changed and plain[key]:
             marks.append("changed")  # last, so it wins over the warning's colour
+        predicted = predict_marks.get(key)
+        if predicted == "?":
+            cells.append(("?", "asked"))
+            continue
+        if predicted is not None:
+            cells.append((plain[key] + PREDICT_SUFFIX.get(predicted, ""), " ".join([*marks, predicted])))
+            continue
         cells.append((plain[key], " ".join(marks)))
     return tuple(cells)
 
@@ -130,6 +145,7 @@ class _Row:
     before: TensorView | None
     fresh: bool
     cells: tuple[Cell, ...]
+    marks: tuple[tuple[str, str], ...] = ()
 
 
 class TensorTable(CachedStyles, ScrollView, can_focus=True):
@@ -149,6 +165,10 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
         "tensor-table--changed",
         "tensor-table--warning",
         "tensor-table--more",
+        "tensor-table--asked",
+        "tensor-table--right",
+        "tensor-table--wrong",
+        "tensor-table--skipped",
     }
 
     class TensorSelected(Message):
@@ -185,8 +205,17 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
             self.styles.height = rows + HEADER_ROWS + BORDER_ROWS
             self._update_virtual_size()
 
-    def show(self, step: Step | None, previous: Step | None, selected: str | None) -> None:
-        """Show a step's tensors, repainting only the rows that differ from what is on screen."""
+    def show(
+        self,
+        step: Step | None,
+        previous: Step | None,
+        selected: str | None,
+        marks: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        """Show a step's tensors, repainting only the rows that differ from what is on screen.
+
+        `marks` are predict mode's, by (tensor, column): "?" hides the cell.
+        """
         tensors = step.tensors if step is not None else {}
         fresh = previous is None  # the very first step has nothing before it: nothing "changed"
         before = previous.tensors if previous is not None else {}
@@ -202,11 +231,19 @@ class TensorTable(CachedStyles, ScrollView, can_focus=True):
                 break
             view = tensors[name]
             prior = None if fresh else before.get(name)
+            row_marks = tuple((column, mark) for (tensor, column), mark in (marks or {}).items() if tensor == name)
             old = old_rows[index] if index < len(old_rows) else None
-            if old is not None and old.name == name and old.view is view and old.before is prior and old.fresh == fresh:
+            if (
+                old is not None
+                and old.name == name
+                and old.view is view
+                and old.before is prior
+                and old.fresh == fresh
+                and old.marks == row_marks
+            ):
                 rows.append(old)
                 continue
-            row = _Row(name, view, prior, fresh, row_cells(name, view, prior, fresh))
+            row = _Row(name, view, prior, fresh, row_cells(name, view, prior, fresh, dict(row_marks)), row_marks)
             rows.append(row)
             if old is None or old.cells != row.cells:
                 repaint.append(index)
