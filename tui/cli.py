@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--step", type=int, metavar="N", help="the step to draw (default: the last)")
     export.add_argument("--tensor", metavar="NAME", help="the tensor whose graph to draw (default: the latest loss)")
     export.add_argument("--format", choices=("svg", "png", "pdf", "dot"), help="default: from OUT's suffix, else svg")
+    export.add_argument(
+        "--html",
+        action="store_true",
+        help="write one self-contained HTML page that steps through the whole run (OUT.html)",
+    )
     export.add_argument("--no-values", action="store_true", help="leave values and grads off the nodes")
     export.add_argument("--show-attrs", action="store_true", help="torchviz's show_attrs: saved attributes")
     export.add_argument("--show-saved", action="store_true", help="torchviz's show_saved: saved tensors")

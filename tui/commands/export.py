@@ -98,6 +98,10 @@ def load_steps(source: Path, args: argparse.Namespace) -> Sequence[Step]:
 
 def main(args: argparse.Namespace) -> int:
     """Export the graph (or a flip-book of a backward pass) and print the written paths."""
+    if getattr(args, "html", False) or Path(args.output).suffix.lower() in (".html", ".htm"):
+        from tui.commands.html_page import main as html_main  # the page: its own module
+
+        return html_main(args)
     source, output = Path(args.source), Path(args.output)
     request = ExportRequest(
         output=output,

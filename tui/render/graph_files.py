@@ -163,17 +163,21 @@ def export_step(step: Step, request: ExportRequest) -> ExportResult:
     return ExportResult((path,), tuple(drawing.notes))
 
 
+def pass_tensor(steps: Sequence[Step], sub_steps: Sequence[Step]) -> str | None:
+    """The tensor a backward pass started from: the loss followed, else the root its first node belongs to."""
+    before = sub_steps[0].index - 1
+    first = sub_steps[0].node.node_id if sub_steps[0].node is not None else None
+    graph = sub_steps[0].graph or (steps[before].graph if before >= 0 else None)
+    roots = [name for name, node_id in (graph.roots if graph else ()) if node_id == first]
+    guess = loss_to_follow(steps[max(before, 0)])
+    return guess if guess in roots or not roots else roots[-1]
+
+
 def export_backward_pass(steps: Sequence[Step], index: int | None, request: ExportRequest) -> ExportResult:
     """One numbered image per backward/accumulate sub-step, highlighting the node running and those done."""
     sub_steps = backward_pass(steps, index)
     before = sub_steps[0].index - 1
-    tensor = request.tensor
-    if tensor is None:
-        first = sub_steps[0].node.node_id if sub_steps[0].node is not None else None
-        graph = sub_steps[0].graph or (steps[before].graph if before >= 0 else None)
-        roots = [name for name, node_id in (graph.roots if graph else ()) if node_id == first]
-        guess = loss_to_follow(steps[max(before, 0)])
-        tensor = guess if guess in roots or not roots else roots[-1]
+    tensor = request.tensor or pass_tensor(steps, sub_steps)
     if tensor is None:
         raise BadInput("cannot tell which tensor this backward pass started from: name it with --tensor")
     fallback = steps[before].graph if before >= 0 else None

@@ -1,0 +1,70 @@
+"""`gradstep export SOURCE --html -o run.html`: one self-contained page that steps through a recording.
+
+A recording is only read. A script (or lesson) is recorded first, headless, to its
+end (torch is imported then, by the engine). The page itself is built by
+tui.render.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tui.errors import BadInput
+from tui.render.html import PageResult, build_page
+from tui.steps.model import Header, Step
+
+
+def recorded(source: Path, args: argparse.Namespace) -> tuple[Header, list[Step]]:
+    """The header and steps of a recording, or of a fresh headless run of a script."""
+    from tui.commands.export import is_recording
+
+    if is_recording(source):
+        from tui.steps.recording import load_recording
+
+        recording = load_recording(source)
+        return recording.header, list(recording.steps)
+    from tui.commands.record import resolve_script
+    from tui.engine.session import Session  # deferred: the engine imports torch
+
+    steps: list[Step] = []
+    session = Session(
+        resolve_script(str(source)),
+        on_step=steps.append,
+        mode="record",
+        max_steps=args.max_steps,
+        breakpoints=args.breakpoints,
+        device=args.device,
+    )
+    result = session.run()
+    if result.status == "raised" and result.exception is not None:
+        print(f"note: the script raised {result.exception.type}: {result.exception.message}", file=sys.stderr)
+    return session.header, steps
+
+
+def write_page(page: PageResult, output: Path) -> Path:
+    """Write the page through a temporary file beside it, so a failed write leaves no half page."""
+    temporary = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(page.text, encoding="utf-8")
+        os.replace(temporary, output)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {output}: {error.strerror or error}") from None
+    return output
+
+
+def main(args: argparse.Namespace) -> int:
+    """Build the page and print its path (notes on stderr)."""
+    source, output = Path(args.source), Path(args.output)
+    if source.exists() and output.exists() and source.resolve() == output.resolve():
+        raise BadInput(f"{output} is the recording itself: choose another output file")
+    header, steps = recorded(source, args)
+    page = build_page(header, steps)
+    for note in page.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(write_page(page, output))
+    return 0
