@@ -10,7 +10,7 @@ holds. Graph pictures are SVGs drawn by Graphviz and shown through `<img>`, wher
 an SVG can never run a script.
 
 Big recordings stay light: tensor rows are stored once and referred to by number,
-the cumulative stdout is stored as a few base strings with a length per step, and
+the output is one string with an end offset per step, and
 the page builds only the step on screen.
 """
 
@@ -123,25 +123,6 @@ class _Rows:
         return number
 
 
-class _Outputs:
-    """The cumulative stdout of every step as a few base strings and a length per step."""
-
-    def __init__(self) -> None:
-        self.bases: list[str] = []
-
-    def add(self, output: str) -> list[int]:
-        text = visible(output)
-        if not text:
-            return [-1, 0]
-        if self.bases and self.bases[-1].startswith(text):
-            pass
-        elif self.bases and text.startswith(self.bases[-1]):
-            self.bases[-1] = text  # earlier steps keep their shorter lengths of it
-        else:
-            self.bases.append(text)
-        return [len(self.bases) - 1, len(text)]
-
-
 def _svg(step: Step, tensor: str, steps: Sequence[Step], sub_steps: Sequence[Step]) -> str | None:
     before = sub_steps[0].index - 1
     fallback = steps[before].graph if before >= 0 else None
@@ -203,13 +184,17 @@ def _counter(step: Step, last: int) -> str:
 def page_data(header: Header, steps: Sequence[Step], graphs: dict[int, str]) -> dict[str, Any]:
     """Everything the page shows, worded: the source, rows, outputs, graphs and one small record per step."""
     rows = _Rows()
-    outputs = _Outputs()
+    output: list[str] = []  # each step's own output (a step holds what it wrote, not what came before)
+    output_end = 0
     svgs: list[str] = []
     records: list[dict[str, Any]] = []
     last = len(steps) - 1
     previous: Step | None = None
     for position, step in enumerate(steps):
         before = previous.tensors if previous is not None else {}
+        if step.output:
+            output.append(visible(step.output))
+            output_end += len(output[-1])
         fresh = previous is None
         record: dict[str, Any] = {
             "k": step.kind,
@@ -218,7 +203,7 @@ def page_data(header: Header, steps: Sequence[Step], graphs: dict[int, str]) -> 
             "c": _counter(step, last),
             "f": visible(step.function),
             "t": [rows.row(name, view, before.get(name), fresh) for name, view in step.tensors.items()],
-            "o": outputs.add(step.output),
+            "o": output_end,
         }
         events = _event_lines(step)
         if events:
@@ -240,7 +225,7 @@ def page_data(header: Header, steps: Sequence[Step], graphs: dict[int, str]) -> 
         "phases": PHASES,
         "columns": [label for _key, label in COLUMNS],
         "rows": rows.table,
-        "outputs": outputs.bases,
+        "output": "".join(output),
         "graphs": svgs,
         "steps": records,
     }
