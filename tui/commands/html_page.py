@@ -8,12 +8,11 @@ tui.render.html.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from tui.errors import BadInput
-from tui.render.html import PageResult, build_page
+from tui.render.html import build_page, write_page
 from tui.steps.model import Header, Step
 
 
@@ -42,19 +41,6 @@ def recorded(source: Path, args: argparse.Namespace) -> tuple[Header, list[Step]
     if result.status == "raised" and result.exception is not None:
         print(f"note: the script raised {result.exception.type}: {result.exception.message}", file=sys.stderr)
     return session.header, steps
-
-
-def write_page(page: PageResult, output: Path) -> Path:
-    """Write the page through a temporary file beside it, so a failed write leaves no half page."""
-    temporary = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(page.text, encoding="utf-8")
-        os.replace(temporary, output)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {output}: {error.strerror or error}") from None
-    return output
 
 
 def main(args: argparse.Namespace) -> int:

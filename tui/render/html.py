@@ -20,6 +20,7 @@ import base64
 import gzip
 import html
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,3 +249,22 @@ def build_page(header: Header, steps: Sequence[Step], *, max_graphs: int = MAX_G
     # The data first: base64 holds no braces, so a title can never reach the data's marker.
     text = template.replace("{{DATA}}", encode_data(data)).replace("{{TITLE}}", html.escape(title, quote=True))
     return PageResult(text, notes, len(graphs))
+
+
+def write_page(page: PageResult, output: Path) -> Path:
+    """Write the page through a temporary file beside it, so a failed write leaves no half page."""
+    temporary = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(page.text, encoding="utf-8")
+        os.replace(temporary, output)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {output}: {error.strerror or error}") from None
+    return output
+
+
+def export_page(header: Header, steps: Sequence[Step], output: Path) -> tuple[Path, list[str]]:
+    """Build and write the page (the app's export dialog and `gradstep export --html`): its path and notes."""
+    page = build_page(header, steps)
+    return write_page(page, Path(output)), page.notes
