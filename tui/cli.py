@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write one self-contained HTML page that steps through the whole run (OUT.html)",
     )
+    export.add_argument("--scale", type=float, metavar="K", help="PNG: K times the default resolution (2 for slides)")
+    export.add_argument("--dpi", type=float, metavar="N", help="PNG: this resolution in dots per inch")
+    export.add_argument("--plain", action="store_true", help="no title, legend or values on function nodes")
+    export.add_argument(
+        "--animate",
+        choices=("gif", "apng"),
+        help="with --all-steps and PNG frames: also write an animated GIF or APNG beside them",
+    )
     export.add_argument("--no-values", action="store_true", help="leave values and grads off the nodes")
     export.add_argument("--show-attrs", action="store_true", help="torchviz's show_attrs: saved attributes")
     export.add_argument("--show-saved", action="store_true", help="torchviz's show_saved: saved tensors")

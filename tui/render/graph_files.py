@@ -16,7 +16,7 @@ import graphviz
 
 from tui.errors import BadInput, GradstepError, GraphvizMissing
 from tui.render.drawing import Drawing, draw_graph, names_text
-from tui.steps.model import Kind, Step
+from tui.steps.model import Graph, Kind, Step
 from tui.steps.queries import loss_to_follow
 
 __all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.render.drawing
@@ -39,6 +39,9 @@ class ExportRequest:
     values: bool = True
     show_attrs: bool = False
     show_saved: bool = False
+    slides: bool = False  # values on every node, a title and a legend (tui.render.slides)
+    scale: float | None = None  # PNG: times Graphviz's 96 dpi
+    dpi: float | None = None  # PNG: this resolution
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,12 @@ def _in_pass(step: Step, depth: int) -> bool:
 
 
 def backward_pass(steps: Sequence[Step], index: int | None) -> list[Step]:
-    """The backward/accumulate sub-steps of the pass holding steps[index] (or the next; the last when None)."""
+    """The backward/accumulate sub-steps of the pass holding steps[index] (or the next; the first when None)."""
     if index is None:
         inside = [position for position, step in enumerate(steps) if step.kind in BACKWARD_KINDS]
         if not inside:
             raise BadInput("the recording has no backward pass to draw step by step")
-        start = inside[-1]
+        start = inside[0]  # the first pass: where a learner first meets backward()
     else:
         found = next((p for p in range(index, len(steps)) if steps[p].kind in BACKWARD_KINDS), None)
         if found is None:
@@ -151,7 +154,17 @@ def numbered(output: Path, number: int) -> Path:
     return output.with_name(f"{output.stem}-{number:03d}{output.suffix}")
 
 
-def export_step(step: Step, request: ExportRequest) -> ExportResult:
+def _finish(drawing: Drawing, step: Step, request: ExportRequest, steps: Sequence[Step] | None, graph: Graph | None = None) -> None:
+    """The slide passes and the PNG resolution, when asked for."""
+    from tui.render.slides import decorate, set_scale
+
+    if request.slides:
+        decorate(drawing, step, graph=graph, steps=steps, values=request.values)
+    if request.format == "png":
+        set_scale(drawing, request.scale, request.dpi)
+
+
+def export_step(step: Step, request: ExportRequest, steps: Sequence[Step] | None = None) -> ExportResult:
     """Draw one step's graph from its recorded data and write it (the app's export of any step)."""
     tensor = request.tensor or loss_to_follow(step)
     if tensor is None:
@@ -159,6 +172,7 @@ def export_step(step: Step, request: ExportRequest) -> ExportResult:
     drawing = draw_graph(
         step, tensor, values=request.values, show_attrs=request.show_attrs, show_saved=request.show_saved
     )
+    _finish(drawing, step, request, steps)
     path = write_graph(drawing.dot, request.output, request.format)
     return ExportResult((path,), tuple(drawing.notes))
 
@@ -194,6 +208,7 @@ def export_backward_pass(steps: Sequence[Step], index: int | None, request: Expo
             show_attrs=request.show_attrs,
             show_saved=request.show_saved,
         )
+        _finish(drawing, sub_step, request, steps, graph)
         try:
             paths.append(write_graph(drawing.dot, numbered(request.output, number), request.format))
         except GraphvizMissing as error:
