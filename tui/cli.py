@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lesson = commands.add_parser("lesson", help="open a lesson of the course by id (`03` or `03-sgd-to-15`)")
     lesson.add_argument("lesson_id", metavar="ID")
+    lesson.add_argument("--copy", metavar="DIR", help="copy the lesson's script into DIR (to edit and step again) and exit")
     _add_run_options(lesson)
 
     lessons = commands.add_parser("lessons", help="list the lessons")

@@ -126,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
     """`gradstep SCRIPT`: the debugger on a script."""
     from tui.ui.app import GradstepApp
 
+    from tui.commands.notebook import maybe_notebook  # a notebook's cells become the script
+
     target = live_target(
-        Path(args.script),
+        maybe_notebook(Path(args.script)),
         device=args.device,
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
@@ -142,6 +144,11 @@ def lesson(args: argparse.Namespace) -> int:
     from tui.ui.app import GradstepApp
 
     found = find_lesson(args.lesson_id)
+    if getattr(args, "copy", None):
+        from tui.commands.lessons import copy_lesson
+
+        print(copy_lesson(found.path, Path(args.copy)))
+        return 0
     target = live_target(
         found.path,
         device=args.device,
