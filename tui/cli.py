@@ -17,7 +17,7 @@ from typing import Sequence
 from tui import __version__
 from tui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GradstepError
 
-COMMANDS = ("run", "lesson", "lessons", "record", "replay", "show", "export", "devices", "diff")
+COMMANDS = ("run", "lesson", "lessons", "record", "replay", "show", "export", "devices", "diff", "serve")
 
 # sub-command -> (module under tui.commands, function in it)
 _HANDLERS = {
@@ -31,6 +31,7 @@ _HANDLERS = {
     "export": ("export", "main"),
     "devices": ("devices", "main"),
     "diff": ("diff", "main"),
+    "serve": ("serve", "main"),
 }
 
 DEVICE_HELP = "run the script on this device: cpu, cuda, cuda:N or mps (default: cpu)"
@@ -132,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="one numbered image per backward sub-step (a flip-book of the gradient flowing back)",
     )
     _add_run_options(export)
+
+    serve = commands.add_parser("serve", help="serve the app in a browser on 127.0.0.1 (textual-serve)")
+    serve.add_argument("target", nargs="*", metavar="SCRIPT | RECORDING | lesson ID", help="default: the lesson picker")
+    serve.add_argument("--port", type=int, default=8000, metavar="N", help="the port (default: 8000)")
 
     devices = commands.add_parser("devices", help="list cpu, cuda:N and mps, and whether each can be used")
     devices.add_argument("--json", action="store_true", help='print [{"name", "available", "reason", "details"}]')
