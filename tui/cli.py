@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write one self-contained HTML page that steps through the whole run (OUT.html)",
     )
+    export.add_argument(
+        "--graphs",
+        type=int,
+        default=60,
+        metavar="N",
+        help="--html: graph pictures for the first N backward steps (default: 60; each is a run of dot)",
+    )
     export.add_argument("--scale", type=float, metavar="K", help="PNG: K times the default resolution (2 for slides)")
     export.add_argument("--dpi", type=float, metavar="N", help="PNG: this resolution in dots per inch")
     export.add_argument("--plain", action="store_true", help="no title, legend or values on function nodes")

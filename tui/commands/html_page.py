@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tui.errors import BadInput
-from tui.render.html import build_page, write_page
+from tui.render.html import MAX_GRAPHS, build_page, write_page
 from tui.steps.model import Header, Step
 
 
@@ -49,7 +49,10 @@ def main(args: argparse.Namespace) -> int:
     if source.exists() and output.exists() and source.resolve() == output.resolve():
         raise BadInput(f"{output} is the recording itself: choose another output file")
     header, steps = recorded(source, args)
-    page = build_page(header, steps)
+    graphs = getattr(args, "graphs", None)
+    if graphs is not None and graphs < 0:
+        raise BadInput("--graphs must be 0 or more")
+    page = build_page(header, steps, max_graphs=MAX_GRAPHS if graphs is None else graphs)
     for note in page.notes:
         print(f"note: {note}", file=sys.stderr)
     print(write_page(page, output))
