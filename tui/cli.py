@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from tui import __version__
 from tui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GradstepError
 
-COMMANDS = ("run", "lesson", "lessons", "record", "replay", "show", "export", "devices", "diff")
+COMMANDS = ("run", "lesson", "lessons", "record", "replay", "show", "export", "devices", "diff", "serve")
 
 # sub-command -> (module under tui.commands, function in it)
 _HANDLERS = {
@@ -32,6 +32,7 @@ _HANDLERS = {
     "export": ("export", "main"),
     "devices": ("devices", "main"),
     "diff": ("diff", "main"),
+    "serve": ("serve", "main"),
 }
 
 PREDICT_HELP = "predict mode: before a step changes a number, type what you expect (`a` toggles it in the app)"
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lesson = commands.add_parser("lesson", help="open a lesson of the course by id (`03` or `03-sgd-to-15`)")
     lesson.add_argument("lesson_id", metavar="ID")
+    lesson.add_argument("--copy", metavar="DIR", help="copy the lesson's script into DIR (to edit and step again) and exit")
     _add_run_options(lesson)
     lesson.add_argument("--predict", action="store_true", help=PREDICT_HELP)
 
@@ -149,6 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--step", type=int, metavar="N", help="the step to draw (default: the last)")
     export.add_argument("--tensor", metavar="NAME", help="the tensor whose graph to draw (default: the latest loss)")
     export.add_argument("--format", choices=("svg", "png", "pdf", "dot"), help="default: from OUT's suffix, else svg")
+    export.add_argument(
+        "--html",
+        action="store_true",
+        help="write one self-contained HTML page that steps through the whole run (OUT.html)",
+    )
+    export.add_argument(
+        "--graphs",
+        type=int,
+        default=60,
+        metavar="N",
+        help="--html: graph pictures for the first N backward steps (default: 60; each is a run of dot)",
+    )
+    export.add_argument("--scale", type=float, metavar="K", help="PNG: K times the default resolution (2 for slides)")
+    export.add_argument("--dpi", type=float, metavar="N", help="PNG: this resolution in dots per inch")
+    export.add_argument("--plain", action="store_true", help="no title, legend or values on function nodes")
+    export.add_argument(
+        "--animate",
+        choices=("gif", "apng"),
+        help="with --all-steps and PNG frames: also write an animated GIF or APNG beside them",
+    )
     export.add_argument("--no-values", action="store_true", help="leave values and grads off the nodes")
     export.add_argument("--show-attrs", action="store_true", help="torchviz's show_attrs: saved attributes")
     export.add_argument("--show-saved", action="store_true", help="torchviz's show_saved: saved tensors")
@@ -158,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="one numbered image per backward sub-step (a flip-book of the gradient flowing back)",
     )
     _add_run_options(export)
+
+    serve = commands.add_parser("serve", help="serve the app in a browser on 127.0.0.1 (textual-serve)")
+    serve.add_argument("target", nargs="*", metavar="SCRIPT | RECORDING | lesson ID", help="default: the lesson picker")
+    serve.add_argument("--port", type=int, default=8000, metavar="N", help="the port (default: 8000)")
 
     devices = commands.add_parser("devices", help="list cpu, cuda:N and mps, and whether each can be used")
     devices.add_argument("--json", action="store_true", help='print [{"name", "available", "reason", "details"}]')

@@ -149,8 +149,10 @@ def _open_live(target: LiveTarget, **app_options: Any) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """`gradstep SCRIPT`: the debugger on a script."""
+    from tui.commands.notebook import maybe_notebook  # a notebook's cells become the script
+
     target = live_target(
-        Path(args.script),
+        maybe_notebook(Path(args.script)),
         device=args.device,
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
@@ -165,6 +167,11 @@ def lesson(args: argparse.Namespace) -> int:
     from tui.lessons import find_lesson, list_lessons
 
     found = find_lesson(args.lesson_id)
+    if getattr(args, "copy", None):
+        from tui.commands.lessons import copy_lesson
+
+        print(copy_lesson(found.path, Path(args.copy)))
+        return 0
     target = live_target(
         found.path,
         device=args.device,

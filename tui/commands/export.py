@@ -109,6 +109,10 @@ def refuse_overwrite(source: Path, output: Path) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Export the graph (or a flip-book of a backward pass) and print the written paths."""
+    if getattr(args, "html", False) or Path(args.output).suffix.lower() in (".html", ".htm"):
+        from tui.commands.html_page import main as html_main  # the page: its own module
+
+        return html_main(args)
     source, output = Path(args.source), Path(args.output)
     request = ExportRequest(
         output=output,
@@ -117,7 +121,12 @@ def main(args: argparse.Namespace) -> int:
         values=not args.no_values,
         show_attrs=args.show_attrs,
         show_saved=args.show_saved,
+        slides=not getattr(args, "plain", False),
+        scale=getattr(args, "scale", None),
+        dpi=getattr(args, "dpi", None),
     )
+    if request.scale is not None and request.scale <= 0 or request.dpi is not None and request.dpi <= 0:
+        raise BadInput("--scale and --dpi must be more than 0")
     if args.step is not None and args.step < 0:
         raise BadInput("--step must be 0 or more")
     refuse_overwrite(source, output)
@@ -128,11 +137,17 @@ def main(args: argparse.Namespace) -> int:
         raise BadInput(f"no step {args.step}: {source} has steps 0 to {len(steps) - 1}")
     result: ExportResult
     if args.all_steps:
+        from tui.commands.flipbook import animate, same_size
+
         result = export_backward_pass(steps, args.step, request)
+        if result.paths:
+            same_size(result.paths, request.format)
+        if getattr(args, "animate", None) and result.paths:
+            result = replace(result, paths=(*result.paths, animate(result.paths, output, args.animate)))
     else:
         index = len(steps) - 1 if args.step is None else args.step
         step, tensor, notes = drawable_step(steps, index, args.tensor)
-        result = export_step(step, replace(request, tensor=tensor))
+        result = export_step(step, replace(request, tensor=tensor), steps)
         result = replace(result, notes=tuple(notes) + result.notes)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from tui.errors import BadInput
 from tui.lessons import lessons_dir, list_lessons
@@ -48,3 +49,18 @@ def main(args: argparse.Namespace) -> int:
     console.print(table)
     console.print("Open one with [bold]gradstep lesson 03[/] (the number alone is enough).")
     return 0
+
+
+def copy_lesson(script: Path, folder: Path) -> Path:
+    """`gradstep lesson ID --copy DIR`: the lesson's script copied into DIR, never over an existing file."""
+    import shutil
+
+    target = folder / script.name
+    if target.exists():
+        raise BadInput(f"{target} already exists: choose another folder, or delete it first")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(script, target)
+    except OSError as error:
+        raise BadInput(f"cannot copy the lesson to {folder}: {error.strerror or error}") from None
+    return target

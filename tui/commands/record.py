@@ -18,6 +18,10 @@ from tui.steps.recording import RecordingWriter
 def resolve_script(name: str) -> Path:
     """A script path, or a lesson id such as `03` or `03-sgd-to-15`."""
     path = Path(name)
+    if path.suffix.lower() == ".ipynb":
+        from tui.commands.notebook import maybe_notebook  # notebooks in: converted to a script
+
+        return maybe_notebook(path)
     if path.is_file():
         return path
     if path.is_dir():

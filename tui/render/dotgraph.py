@@ -194,3 +194,74 @@ def canonical(body: Iterable[str]) -> list[tuple[str, tuple[str, ...], tuple[tup
         names = tuple(order.setdefault(name, f"n{len(order)}") for name in statement.names)
         result.append((statement.kind, names, statement.attrs))
     return result
+
+
+# Slides: values on every node, a title and a legend. Labels built here are escaped with the graphviz
+# package's escape(), so a recorded name can never become an HTML label or a DOT escape.
+
+
+def add_node_values(
+    dot: Any,
+    graph: Graph,
+    views: Mapping[str, TensorView],
+    fn_names: Mapping[int, str],
+    received: Mapping[int, tuple[TensorView | None, ...]],
+) -> None:
+    """Each function node also says the named tensor it made (its value) and the grad that reached it."""
+    import graphviz  # the escaping rule lives in the graphviz package
+
+    from tui.render.chain_rule import tensor_names
+
+    names = tensor_names(graph)
+    labels = final_labels(dot.body)
+    for node_id, fn in fn_names.items():
+        parts: list[str] = []
+        name = names.get(node_id)
+        view = views.get(name) if name is not None else None
+        if name is not None and view is not None:
+            parts.append(f"{name} = {_values_text(view.value, view.summary, view.numel)}")
+        grads = received.get(node_id)
+        if grads and len(grads) == 1:
+            parts.append(f"grad {_view_text(grads[0])}")
+        if parts:
+            dot.node(fn, graphviz.escape(labels.get(fn, fn) + "\n" + " | ".join(parts)))
+
+
+LEGEND = (
+    ("darkolivegreen1", "the tensor drawn"),
+    ("lightblue", "leaf tensor (requires grad)"),
+    ("orange", "saved tensor"),
+    (CURRENT_FILL, "node backward() is running"),
+    (DONE_FILL, "node already run in this pass"),
+)
+
+
+def add_title(dot: Any, text: str) -> None:
+    """A title over the picture: which step, line and event."""
+    import graphviz
+
+    dot.attr(label=graphviz.escape(text), labelloc="t", labeljust="l", fontsize="14", fontname="monospace")
+
+
+def add_legend(dot: Any, fills: Iterable[str]) -> None:
+    """A small box that names each colour the picture uses."""
+    used = set(fills)
+    entries = [(fill, words) for fill, words in LEGEND if fill in used]
+    if not entries:
+        return
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="colours", fontsize="10", fontname="monospace", style="rounded", color="grey")
+        for position, (fill, words) in enumerate(entries):
+            legend.node(f"legend{position}", words, fillcolor=fill, style="filled", shape="box", fontsize="9")
+        for position in range(len(entries) - 1):
+            legend.edge(f"legend{position}", f"legend{position + 1}", style="invis")
+
+
+def fills_used(body: Iterable[str]) -> list[str]:
+    """The fill colours the drawing's statements set, in first-seen order."""
+    seen: list[str] = []
+    for statement in statements(body):
+        for key, value in statement.attrs:
+            if key == "fillcolor" and value not in seen:
+                seen.append(value)
+    return seen

@@ -43,6 +43,7 @@ class Drawing:
     step: int
     tensor: str
     notes: list[str] = field(default_factory=list)
+    fn_names: dict[int, str] = field(default_factory=dict)  # autograd node id -> its DOT node name
 
 
 def names_text(step: Step, shown: int = 8) -> str:
@@ -220,6 +221,7 @@ def draw_graph(
         )
     replica = _Replica(step, graph, show_attrs, show_saved)
     drawing = Drawing(replica.draw(tensor, root_id), step.index, tensor)
+    drawing.fn_names = dict(replica.fn_names)
     if replica.freed:
         drawing.notes.append(
             f"step {step.index}: backward() had freed some saved tensors, so they are left out; "

@@ -19,7 +19,7 @@ import graphviz
 
 from tui.errors import BadInput, GradstepError, GraphvizMissing
 from tui.render.drawing import Drawing, draw_graph, names_text
-from tui.steps.model import Kind, Step
+from tui.steps.model import Graph, Kind, Step
 from tui.steps.queries import loss_to_follow
 
 __all__ = ["Drawing", "draw_graph"]  # drawing from recorded data lives in tui.render.drawing
@@ -42,6 +42,9 @@ class ExportRequest:
     values: bool = True
     show_attrs: bool = False
     show_saved: bool = False
+    slides: bool = False  # values on every node, a title and a legend (tui.render.slides)
+    scale: float | None = None  # PNG: times Graphviz's 96 dpi
+    dpi: float | None = None  # PNG: this resolution
 
 
 @dataclass(frozen=True)
@@ -96,12 +99,12 @@ def _in_pass(step: Step, depth: int) -> bool:
 
 
 def backward_pass(steps: Sequence[Step], index: int | None) -> list[Step]:
-    """The backward/accumulate sub-steps of the pass holding steps[index] (or the next; the last when None)."""
+    """The backward/accumulate sub-steps of the pass holding steps[index] (or the next; the first when None)."""
     if index is None:
         inside = [position for position, step in enumerate(steps) if step.kind in BACKWARD_KINDS]
         if not inside:
             raise BadInput("the recording has no backward pass to draw step by step")
-        start = inside[-1]
+        start = inside[0]  # the first pass: where a learner first meets backward()
     else:
         found = next((p for p in range(index, len(steps)) if steps[p].kind in BACKWARD_KINDS), None)
         if found is None:
@@ -195,7 +198,17 @@ def numbered(output: Path, number: int) -> Path:
     return output.with_name(f"{output.stem}-{number:03d}{output.suffix}")
 
 
-def export_step(step: Step, request: ExportRequest) -> ExportResult:
+def _finish(drawing: Drawing, step: Step, request: ExportRequest, steps: Sequence[Step] | None, graph: Graph | None = None) -> None:
+    """The slide passes and the PNG resolution, when asked for."""
+    from tui.render.slides import decorate, set_scale
+
+    if request.slides:
+        decorate(drawing, step, graph=graph, steps=steps, values=request.values)
+    if request.format == "png":
+        set_scale(drawing, request.scale, request.dpi)
+
+
+def export_step(step: Step, request: ExportRequest, steps: Sequence[Step] | None = None) -> ExportResult:
     """Draw one step's graph from its recorded data and write it (the app's export of any step)."""
     tensor = request.tensor or loss_to_follow(step)
     if tensor is None:
@@ -203,21 +216,26 @@ def export_step(step: Step, request: ExportRequest) -> ExportResult:
     drawing = draw_graph(
         step, tensor, values=request.values, show_attrs=request.show_attrs, show_saved=request.show_saved
     )
+    _finish(drawing, step, request, steps)
     path = write_graph(drawing.dot, request.output, request.format)
     return ExportResult((path,), tuple(drawing.notes))
+
+
+def pass_tensor(steps: Sequence[Step], sub_steps: Sequence[Step]) -> str | None:
+    """The tensor a backward pass started from: the loss followed, else the root its first node belongs to."""
+    before = sub_steps[0].index - 1
+    first = sub_steps[0].node.node_id if sub_steps[0].node is not None else None
+    graph = sub_steps[0].graph or (steps[before].graph if before >= 0 else None)
+    roots = [name for name, node_id in (graph.roots if graph else ()) if node_id == first]
+    guess = loss_to_follow(steps[max(before, 0)])
+    return guess if guess in roots or not roots else roots[-1]
 
 
 def export_backward_pass(steps: Sequence[Step], index: int | None, request: ExportRequest) -> ExportResult:
     """One numbered image per backward/accumulate sub-step, highlighting the node running and those done."""
     sub_steps = backward_pass(steps, index)
     before = sub_steps[0].index - 1
-    tensor = request.tensor
-    if tensor is None:
-        first = sub_steps[0].node.node_id if sub_steps[0].node is not None else None
-        graph = sub_steps[0].graph or (steps[before].graph if before >= 0 else None)
-        roots = [name for name, node_id in (graph.roots if graph else ()) if node_id == first]
-        guess = loss_to_follow(steps[max(before, 0)])
-        tensor = guess if guess in roots or not roots else roots[-1]
+    tensor = request.tensor or pass_tensor(steps, sub_steps)
     if tensor is None:
         raise BadInput("cannot tell which tensor this backward pass started from: name it with --tensor")
     fallback = steps[before].graph if before >= 0 else None
@@ -234,6 +252,7 @@ def export_backward_pass(steps: Sequence[Step], index: int | None, request: Expo
             show_attrs=request.show_attrs,
             show_saved=request.show_saved,
         )
+        _finish(drawing, sub_step, request, steps, graph)
         try:
             paths.append(write_graph(drawing.dot, numbered(request.output, number), request.format))
         except GraphvizMissing as error:

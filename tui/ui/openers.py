@@ -11,6 +11,7 @@ from textual.message import Message
 from tui.steps.runs import DeviceInfo
 
 if TYPE_CHECKING:
+    from tui.render.graph_files import ExportResult
     from tui.ui.app import GradstepApp
 
 
@@ -40,6 +41,22 @@ def live_export_hook(app: GradstepApp) -> Callable[[Any], Any] | None:
     return getattr(app.session, "export_live", None)
 
 
+def page_export_hook(app: GradstepApp) -> Callable[[Path], ExportResult] | None:
+    """The history so far as one HTML page (tui.render.html), from a copy of its steps taken now."""
+    from tui.render.graph_files import ExportResult  # noqa: F811 - graphviz: only when x is pressed
+    from tui.render.html import export_page
+
+    header, steps = app.header, tuple(app.history.steps)
+    if header is None or not steps:
+        return None
+
+    def export(output: Path) -> ExportResult:
+        path, notes = export_page(header, steps, output)
+        return ExportResult((path,), tuple(notes))
+
+    return export
+
+
 def open_export(app: GradstepApp) -> None:
     """Push the export dialog for the current step and the selected tensor."""
     from tui.ui.screens.export_dialog import (
@@ -56,7 +73,13 @@ def open_export(app: GradstepApp) -> None:
         if path:
             app.notify(f"Wrote {path}", title="Exported", markup=False)
 
-    screen = ExportScreen(step, script_name=script, default_tensor=app.selected_tensor(), live_export=live_export_hook(app))
+    screen = ExportScreen(
+        step,
+        script_name=script,
+        default_tensor=app.selected_tensor(),
+        live_export=live_export_hook(app),
+        page_export=page_export_hook(app),
+    )
     app.push_screen(screen, exported)
 
 

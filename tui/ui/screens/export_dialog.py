@@ -28,6 +28,9 @@ from tui.steps.queries import loss_to_follow
 
 # What the app passes to export from live tensors (torchviz.make_dot) rather than from the step's data.
 LiveExport = Callable[[ExportRequest], ExportResult]
+# The whole history as one HTML page (tui.render.html), when the app offers it.
+PageExport = Callable[[Path], ExportResult]
+PAGE_FORMAT = "html"
 
 
 def default_output(script_name: str, step: int, fmt: str) -> str:
@@ -42,8 +45,12 @@ def drawable_tensors(step: Step) -> list[str]:
     return with_graph + leaves
 
 
-def run_export(step: Step, request: ExportRequest, live_export: LiveExport | None) -> ExportResult:
+def run_export(
+    step: Step, request: ExportRequest, live_export: LiveExport | None, page_export: PageExport | None = None
+) -> ExportResult:
     """Export from live tensors when the app offers it (not mid-backward), else from the step's data."""
+    if request.format == PAGE_FORMAT and page_export is not None:
+        return page_export(request.output)
     if live_export is not None and step.node is None:
         try:
             return live_export(request)
@@ -122,11 +129,13 @@ class ExportScreen(ModalScreen[str | None]):
         script_name: str,
         default_tensor: str | None,
         live_export: LiveExport | None = None,
+        page_export: PageExport | None = None,
     ) -> None:
         super().__init__(id="export")
         self.step = step
         self.script_name = script_name
         self.live_export = live_export
+        self.page_export = page_export
         self.tensors = drawable_tensors(step)
         fallback = loss_to_follow(step) or (self.tensors[0] if self.tensors else None)
         self.default_tensor = default_tensor if default_tensor in self.tensors else fallback
@@ -149,6 +158,8 @@ class ExportScreen(ModalScreen[str | None]):
             with Horizontal(classes="export-row"):
                 yield Label("Format")
                 formats = [(fmt, fmt) for fmt in FORMATS]
+                if self.page_export is not None:
+                    formats.append(("html: a page stepping through every step so far", PAGE_FORMAT))
                 yield Select(formats, value=self.format, allow_blank=False, compact=True, id="export-format")
             yield Checkbox("values and grads on nodes", value=True, compact=True, id="export-values")
             yield Checkbox("show_attrs: saved attributes of each node", compact=True, id="export-attrs")
@@ -175,7 +186,7 @@ class ExportScreen(ModalScreen[str | None]):
         self.format = str(event.value)
         path_input = self.query_one("#export-path", Input)
         stem, dot, suffix = path_input.value.rpartition(".")
-        if dot and suffix in FORMATS:
+        if dot and suffix in (*FORMATS, PAGE_FORMAT):
             path_input.value = f"{stem}.{self.format}"
 
     def request(self) -> ExportRequest:
@@ -211,9 +222,9 @@ class ExportScreen(ModalScreen[str | None]):
             return
         self.query_one("#export-go", Button).disabled = True
         self._say(f"Exporting {request.output} …", error=False)
-        step, live_export = self.step, self.live_export
+        step, live_export, page_export = self.step, self.live_export, self.page_export
         self.run_worker(
-            lambda: run_export(step, request, live_export),
+            lambda: run_export(step, request, live_export, page_export),
             name="export",
             group="export",
             exclusive=True,
