@@ -10,6 +10,7 @@ step to step (the recording writer dedupes with `is`).
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -67,34 +68,88 @@ def read_values(cpu_tensor: torch.Tensor) -> Values:
         return marker(error)
 
 
-def _float_or_none(value: torch.Tensor) -> float | None:
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
+def _float_or_none(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else value
 
 
-def summarize(cpu_tensor: torch.Tensor) -> Summary | None:
-    """Statistics of a tensor too big to keep in full (None if they cannot be computed)."""
+def summarize(tensor: torch.Tensor) -> Summary | None:
+    """Statistics of a tensor too big to keep in full (None if they cannot be computed).
+
+    Computed where the tensor lives, in its own precision (half types in float32), with
+    no float64 copy of the whole tensor: one min/max pass, one mean/std pass and one
+    non-zero count for a finite tensor, and the numbers come back in one transfer.
+    """
     try:
-        flat = cpu_tensor.detach().reshape(-1)
-        first = tuple(plain_number(item) for item in flat[:SUMMARY_FIRST].tolist())
-        if flat.is_complex():
-            return Summary(flat.numel(), None, None, None, None, 0, 0, int((flat == 0).sum()), first)
-        numbers = flat.double()
-        finite = numbers[torch.isfinite(numbers)]
-        has_finite = finite.numel() > 0
+        flat = tensor.detach().reshape(-1)
+        numel = flat.numel()
+        if flat.is_complex() or not flat.is_floating_point():
+            return _summarize_exact(flat)
+        work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
+        low, high = torch.aminmax(work)
+        std, mean = torch.std_mean(work)
+        nonzero = torch.count_nonzero(work)
+        head = work[:SUMMARY_FIRST]
+        numbers = torch.cat([torch.stack([low, high, mean, std, nonzero.to(work.dtype)]).double(), head.double()])
+        low_, high_, mean_, std_, _, *first = numbers.tolist()
+        if not (math.isfinite(low_) and math.isfinite(high_)):
+            return _summarize_non_finite(work, numel, tuple(plain_number(item) for item in first))
         return Summary(
-            numel=flat.numel(),
-            min=_float_or_none(finite.min()) if has_finite else None,
-            max=_float_or_none(finite.max()) if has_finite else None,
-            mean=_float_or_none(finite.mean()) if has_finite else None,
-            std=_float_or_none(finite.std()) if finite.numel() > 1 else None,
-            nan=int(torch.isnan(numbers).sum()),
-            inf=int(torch.isinf(numbers).sum()),
-            zeros=int((numbers == 0).sum()),
-            first=first,
+            numel=numel,
+            min=low_,
+            max=high_,
+            mean=_float_or_none(mean_),
+            std=_float_or_none(std_),
+            nan=0,
+            inf=0,
+            zeros=numel - int(nonzero),
+            first=tuple(plain_number(item) for item in first),
         )
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
         return None
+
+
+def _summarize_non_finite(work: torch.Tensor, numel: int, first: tuple[Any, ...]) -> Summary:
+    """The statistics of the finite values, and how many are NaN or infinite."""
+    mask = torch.isfinite(work)
+    finite = work[mask]
+    nan = int(torch.isnan(work).sum())
+    count = finite.numel()
+    zeros = numel - int(torch.count_nonzero(work))
+    if count == 0:
+        return Summary(numel, None, None, None, None, nan, numel - nan, zeros, first)
+    low, high = torch.aminmax(finite)
+    std, mean = torch.std_mean(finite) if count > 1 else (torch.tensor(float("nan")), finite.mean())
+    low_, high_, mean_, std_ = torch.stack([low, high, mean, std.to(low.device)]).double().tolist()
+    return Summary(
+        numel=numel,
+        min=_float_or_none(low_),
+        max=_float_or_none(high_),
+        mean=_float_or_none(mean_),
+        std=_float_or_none(std_) if count > 1 else None,
+        nan=nan,
+        inf=numel - count - nan,
+        zeros=zeros,
+        first=first,
+    )
+
+
+def _summarize_exact(flat: torch.Tensor) -> Summary:
+    """Integer, bool and complex tensors (rarely big): the statistics in float64."""
+    first = tuple(plain_number(item) for item in flat[:SUMMARY_FIRST].tolist())
+    if flat.is_complex():
+        return Summary(flat.numel(), None, None, None, None, 0, 0, int((flat == 0).sum()), first)
+    numbers = flat.double()
+    return Summary(
+        numel=flat.numel(),
+        min=float(numbers.min()),
+        max=float(numbers.max()),
+        mean=float(numbers.mean()),
+        std=float(numbers.std()),
+        nan=0,
+        inf=0,
+        zeros=int((numbers == 0).sum()),
+        first=first,
+    )
 
 
 def readable_grad(tensor: torch.Tensor) -> torch.Tensor | None:
@@ -107,20 +162,156 @@ def readable_grad(tensor: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
-@dataclass
-class _Cached:
-    tensor: torch.Tensor
-    grad: torch.Tensor | None
-    key: tuple
-    view: TensorView
-    values: torch.Tensor | None  # CPU copies of small tensors, to see writes through `.data`
-    grad_values: torch.Tensor | None
+def _version(tensor: torch.Tensor) -> int:
+    try:
+        return tensor._version
+    except Exception:  # inference tensors keep no version counter
+        return -1
 
 
-def _small_copy(tensor: torch.Tensor | None, copy: torch.Tensor | None) -> torch.Tensor | None:
-    if tensor is None or copy is None or tensor.numel() > MAX_FULL_ELEMENTS:
-        return None
-    return copy.clone() if copy.data_ptr() == tensor.data_ptr() else copy
+def _content_key(tensor: torch.Tensor) -> tuple:
+    """What identifies a tensor's content without reading it: its version, storage and layout."""
+    try:
+        pointer = tensor.data_ptr()
+    except Exception:
+        pointer = None
+    return (
+        _version(tensor), pointer, tuple(tensor.shape), tensor.stride(), tensor.storage_offset(),
+        tensor.dtype, tensor.device,
+    )
+
+
+_MAX_VIEWS_PER_CONTENT = 8
+
+
+class _Content:
+    """What was read of one live tensor at one version: its values or summary, and the views made of it."""
+
+    __slots__ = ("ref", "key", "serial", "copy", "value", "summary", "views")
+
+    def __init__(
+        self, ref: Any, key: tuple, serial: int, copy: torch.Tensor | None, value: Values | None,
+        summary: Summary | None,
+    ) -> None:
+        self.ref = ref
+        self.key = key
+        self.serial = serial
+        self.copy = copy  # a CPU copy of a small tensor, to see writes through `.data`
+        self.value = value
+        self.summary = summary
+        self.views: dict[tuple, TensorView] = {}
+
+
+class ViewMaker:
+    """Makes TensorViews, reading a tensor's content only when it changed.
+
+    A per-run table keyed by the tensor's identity (held through a weak reference, so a
+    freed tensor's id cannot be taken for another's) remembers what was read at which
+    `_version` and storage: a tensor whose version, storage and grad did not change is
+    neither copied nor summarised again, and gets the very same TensorView object (the
+    recording writer dedupes with `is`). Small tensors are compared with a kept copy
+    every time, since writes through `.data` do not bump `_version`.
+    """
+
+    def __init__(self) -> None:
+        self._table: dict[int, _Content] = {}
+        self._strong: dict[int, _Content] = {}  # tensors that take no weak reference: this step's only
+        self._serial = 0
+
+    def clear(self) -> None:
+        self._table = {}
+        self._strong = {}
+
+    def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
+        """TensorViews for a step's (name, tensor, role, accumulated) entries."""
+        self._strong = {}
+        return {name: self.view(tensor, role, accumulated) for name, tensor, role, accumulated in entries}
+
+    def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
+        """The TensorView of one tensor now (a named one, a saved tensor, a node's grads)."""
+        try:
+            grad = readable_grad(tensor)
+            content = self._content(tensor)
+            grad_content = None if grad is None else self._content(grad)
+            grad_fn = tensor.grad_fn
+            key = (
+                None if grad_content is None else (id(grad), grad_content.serial),
+                role,
+                accumulated if grad is not None else 0,
+                bool(tensor.requires_grad),
+                bool(tensor.is_leaf),
+                None if grad_fn is None else type(grad_fn).__name__,
+            )
+            view = content.views.get(key)
+            if view is None:
+                view = TensorView(
+                    shape=tuple(int(size) for size in tensor.shape),
+                    dtype=str(tensor.dtype).removeprefix("torch."),
+                    device=str(tensor.device),
+                    requires_grad=key[3],
+                    is_leaf=key[4],
+                    grad_fn=key[5],
+                    version=_version(tensor),
+                    value=content.value,
+                    summary=content.summary,
+                    has_grad=grad is not None,
+                    grad=None if grad_content is None else grad_content.value,
+                    grad_summary=None if grad_content is None else grad_content.summary,
+                    accumulated=key[2],
+                    role=role,
+                )
+                if len(content.views) >= _MAX_VIEWS_PER_CONTENT:
+                    content.views.clear()
+                content.views[key] = view
+            return view
+        except Exception as error:  # sparse, nested, or otherwise odd tensors: show a marker, run on
+            return unreadable_view(tensor, role, error)
+
+    def _content(self, tensor: torch.Tensor) -> _Content:
+        """The values or summary of a tensor, read again only when its content may have changed."""
+        key = _content_key(tensor)
+        small = tensor.numel() <= MAX_FULL_ELEMENTS
+        entry = self._table.get(id(tensor)) or self._strong.get(id(tensor))
+        copy: torch.Tensor | None = None
+        if entry is not None and entry.ref() is tensor and entry.key == key:
+            if not small:
+                return entry
+            copy = _cpu_copy(tensor)
+            if _same(copy, entry.copy):
+                return entry
+        if small:
+            if copy is None:
+                copy = _cpu_copy(tensor)
+            if copy is None:
+                value: Values | None = marker(RuntimeError("could not copy to the CPU"))
+            else:
+                value = read_values(copy)
+                if copy.data_ptr() == tensor.data_ptr():
+                    copy = copy.clone()
+            summary = None
+        else:
+            summary = summarize(tensor)
+            value = None if summary is not None else marker(RuntimeError("no summary"))
+        self._serial += 1
+        entry = _Content(None, key, self._serial, copy, value, summary)
+        self._remember(tensor, entry)
+        return entry
+
+    def _remember(self, tensor: torch.Tensor, entry: _Content) -> None:
+        ident = id(tensor)
+        table = self._table
+
+        def forget(reference: Any) -> None:
+            if table.get(ident) is entry:
+                del table[ident]
+
+        try:
+            entry.ref = weakref.ref(tensor, forget)
+        except TypeError:  # no weak references: remember it for this step only, strongly
+            entry.ref = lambda: tensor
+            self._strong[ident] = entry
+            return
+        table[ident] = entry
 
 
 def _same(copy: torch.Tensor | None, kept: torch.Tensor | None) -> bool:
@@ -132,85 +323,13 @@ def _same(copy: torch.Tensor | None, kept: torch.Tensor | None) -> bool:
         return False
 
 
-def _version(tensor: torch.Tensor) -> int:
+def _cpu_copy(tensor: torch.Tensor) -> torch.Tensor | None:
+    """A CPU copy of a (detached) small tensor; the tensor itself when it is on the CPU already."""
     try:
-        return tensor._version
-    except Exception:  # inference tensors keep no version counter
-        return -1
-
-
-def _meta_key(tensor: torch.Tensor) -> tuple:
-    try:
-        pointer = tensor.data_ptr()
-    except Exception:
-        pointer = None
-    return (_version(tensor), pointer, tuple(tensor.shape), tensor.dtype, tensor.device, tensor.requires_grad)
-
-
-class ViewMaker:
-    """Makes TensorViews, reusing the previous one when a tensor did not change.
-
-    The cache holds the named tensors of the latest step only, strongly, so that an
-    id cannot be reused by another tensor behind its back.
-    """
-
-    def __init__(self) -> None:
-        self._cache: dict[int, _Cached] = {}
-
-    def clear(self) -> None:
-        self._cache = {}
-
-    def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
-        """TensorViews for a step's (name, tensor, role, accumulated) entries."""
-        entries = list(entries)
-        grads = [readable_grad(tensor) for _, tensor, _, _ in entries]
-        values: list[torch.Tensor | None] = [tensor for _, tensor, _, _ in entries]
-        copies = _cpu_copies(values + grads)
-        count = len(entries)
-        cache: dict[int, _Cached] = {}
-        views: dict[str, TensorView] = {}
-        for index, (name, tensor, role, accumulated) in enumerate(entries):
-            views[name] = self._view(
-                cache, tensor, role, accumulated, copies[index], grads[index], copies[count + index]
-            )
-        self._cache = cache
-        return views
-
-    def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
-        """One TensorView outside a step's named tensors (a saved tensor, a node's grads)."""
-        grad = readable_grad(tensor)
-        value_copy, grad_copy = _cpu_copies([tensor, grad])
-        return self._view(None, tensor, role, accumulated, value_copy, grad, grad_copy)
-
-    def _view(
-        self,
-        cache: dict[int, _Cached] | None,
-        tensor: torch.Tensor,
-        role: Role,
-        accumulated: int,
-        value_copy: torch.Tensor | None,
-        grad: torch.Tensor | None,
-        grad_copy: torch.Tensor | None,
-    ) -> TensorView:
-        try:
-            key = (_meta_key(tensor), None if grad is None else _meta_key(grad), role, accumulated)
-            cached = self._cache.get(id(tensor))
-            if cached is not None and cached.tensor is tensor and cached.grad is grad and cached.key == key:
-                # Small tensors are compared every time: writes through `.data` do not bump _version.
-                if (tensor.numel() > MAX_FULL_ELEMENTS or _same(value_copy, cached.values)) and (
-                    grad is None or grad.numel() > MAX_FULL_ELEMENTS or _same(grad_copy, cached.grad_values)
-                ):
-                    if cache is not None:
-                        cache[id(tensor)] = cached
-                    return cached.view
-            view = make_view(tensor, role, accumulated, value_copy, grad, grad_copy)
-            if cache is not None:
-                cache[id(tensor)] = _Cached(
-                    tensor, grad, key, view, _small_copy(tensor, value_copy), _small_copy(grad, grad_copy)
-                )
-            return view
-        except Exception as error:  # sparse, nested, or otherwise odd tensors: show a marker, run on
-            return unreadable_view(tensor, role, error)
+        detached = tensor.detach()
+        return detached if detached.device.type == "cpu" else detached.to("cpu")
+    except Exception:  # e.g. a meta tensor: the view shows a marker
+        return None
 
 
 def unreadable_view(tensor: torch.Tensor, role: Role, error: BaseException) -> TensorView:
@@ -236,73 +355,9 @@ def unreadable_view(tensor: torch.Tensor, role: Role, error: BaseException) -> T
     )
 
 
-def make_view(
-    tensor: torch.Tensor,
-    role: Role = "tensor",
-    accumulated: int = 0,
-    value_copy: torch.Tensor | None = None,
-    grad: torch.Tensor | None = None,
-    grad_copy: torch.Tensor | None = None,
-) -> TensorView:
-    """A fresh TensorView of `tensor` (value_copy / grad_copy: its CPU copies)."""
-    if value_copy is None:
-        value_copy = _cpu_copies([tensor])[0]
-    value, summary = _value_and_summary(tensor, value_copy)
-    grad_value, grad_summary = (None, None) if grad is None else _value_and_summary(grad, grad_copy)
-    grad_fn = tensor.grad_fn
-    return TensorView(
-        shape=tuple(int(size) for size in tensor.shape),
-        dtype=str(tensor.dtype).removeprefix("torch."),
-        device=str(tensor.device),
-        requires_grad=bool(tensor.requires_grad),
-        is_leaf=bool(tensor.is_leaf),
-        grad_fn=None if grad_fn is None else type(grad_fn).__name__,
-        version=_version(tensor),
-        value=value,
-        summary=summary,
-        has_grad=grad is not None,
-        grad=grad_value,
-        grad_summary=grad_summary,
-        accumulated=accumulated if grad is not None else 0,
-        role=role,
-    )
-
-
-def _value_and_summary(tensor: torch.Tensor, copy: torch.Tensor | None) -> tuple[Values | None, Summary | None]:
-    if copy is None:
-        return marker(RuntimeError("could not copy to the CPU")), None
-    if tensor.numel() <= MAX_FULL_ELEMENTS:
-        return read_values(copy), None
-    summary = summarize(copy)
-    return (None, summary) if summary is not None else (marker(RuntimeError("no summary")), None)
-
-
-def _cpu_copies(tensors: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
-    """CPU copies of (detached) tensors, with one synchronisation per device at most."""
-    copies: list[torch.Tensor | None] = []
-    devices: set[torch.device] = set()
-    for tensor in tensors:
-        if tensor is None:
-            copies.append(None)
-            continue
-        try:
-            detached = tensor.detach()
-            if detached.device.type == "cpu":
-                copies.append(detached)
-            else:
-                copies.append(detached.to("cpu", non_blocking=True))
-                devices.add(detached.device)
-        except Exception:  # e.g. a meta tensor: the view shows a marker
-            copies.append(None)
-    for device in devices:
-        try:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            elif device.type == "mps":
-                torch.mps.synchronize()
-        except Exception:
-            pass
-    return copies
+def make_view(tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
+    """A fresh TensorView of `tensor`, read now, remembered nowhere."""
+    return ViewMaker().view(tensor, role, accumulated)
 
 
 # -- which tensors a step shows --------------------------------------------------------------
