@@ -10,6 +10,7 @@ step to step (the recording writer dedupes with `is`).
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from dataclasses import dataclass
 from types import FrameType
@@ -18,6 +19,36 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import torch  # this module reads live tensors of the running script
 
 from tui.steps.model import Role, Summary, TensorView, Values
+
+class _Unprofiled:
+    """While inside, gradstep's own tensor operations stay out of the script's profiler.
+
+    A `torch.autograd.profiler.profile` (or `torch.profiler.profile`) in the script sees
+    operators through RecordFunction callbacks; turning RecordFunction off for the calling
+    thread, only while a profiler runs and only around gradstep's reading, leaves the
+    script's table as it is without gradstep. Nested uses count, so only the outermost
+    turns it back on.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __enter__(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.paused = torch._C._autograd._profiler_enabled()
+            if self._local.paused:
+                torch._C._autograd._enable_record_function(False)
+        self._local.depth = depth + 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0 and self._local.paused:
+            self._local.paused = False
+            torch._C._autograd._enable_record_function(True)
+
+
+unprofiled = _Unprofiled()
 
 MAX_FULL_ELEMENTS = 256
 SUMMARY_FIRST = 8
