@@ -82,6 +82,7 @@ class Progress:
 
 def main(args: argparse.Namespace) -> int:
     """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
+    from tui.engine.budget import DEFAULT_MAX_STEPS  # deferred with the engine (it imports torch)
     from tui.engine.session import Session  # deferred: the engine imports torch
 
     script = resolve_script(args.script)
@@ -100,6 +101,9 @@ def main(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         device=args.device,
+        # Under the default cap a long run keeps its most useful steps (README "Long runs"); an
+        # explicit --max-steps N keeps every step up to N and stops there.
+        thin_long_runs=args.max_steps == DEFAULT_MAX_STEPS,
     )
     try:
         with RecordingWriter(args.output, session.header) as writer:

@@ -1,6 +1,6 @@
 """How a recording spends its step cap on a long run, so that the steps it keeps stay useful.
 
-A record run with a cap of N steps (`--max-steps`, default 100,000) keeps:
+A `gradstep record` run under the default cap of N = 100,000 steps keeps:
 - every step (each backward node, optimizer update and reset) until half the cap is used;
 - then the line steps only (sub-steps are not made: the state on the next line shows their
   effect) until three quarters are used;
@@ -8,13 +8,16 @@ A record run with a cap of N steps (`--max-steps`, default 100,000) keeps:
   loops are always kept), every 100th past seven eighths, every 1,000th past fifteen
   sixteenths;
 - and the cap still ends the run with an explicit `limit` step when it is reached.
-The end (or limit) step's message says what was kept from which step on. Interactive
-runs and `StepBudget(..., thin=False)` keep every step and stop hard at the cap.
+The end (or limit) step's message says what was kept from which step on. An explicit
+`--max-steps N`, interactive runs and `StepBudget(..., thin=False)` keep every step up
+to the cap and stop there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+DEFAULT_MAX_STEPS = 100_000
 
 # (fraction of the cap used, iteration stride); stride 0: sub-steps still kept, 1: lines only.
 _STAGES: tuple[tuple[float, int], ...] = ((0.0, 0), (1 / 2, 1), (3 / 4, 10), (7 / 8, 100), (15 / 16, 1000))
@@ -81,5 +84,5 @@ class StepBudget:
             parts.append(f"{what} from {where}")
         return (
             f"a long run: {'; '.join(parts)} (to stay within {self.max_steps:,} steps; "
-            "raise it with --max-steps to keep more)"
+            "--max-steps N keeps every step up to N)"
         )

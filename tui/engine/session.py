@@ -79,7 +79,9 @@ class Session:
         max_steps: int = 100_000,
         breakpoints: Iterable[int] = (),
         device: str | None = None,
+        thin_long_runs: bool = False,
     ) -> None:
+        """`thin_long_runs` (record mode): past half of `max_steps`, keep fewer steps (tui/engine/budget.py)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         path = Path(script)
@@ -100,6 +102,7 @@ class Session:
             max_steps=max_steps,
             device=device_name,
             source_lines=tuple(source.splitlines()),
+            thin_long_runs=thin_long_runs,
         )
         self._table = LoopTable(tree)
         self.header = Header(
