@@ -24,7 +24,7 @@ from tui.engine.environment import script_environment
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
-from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces, unprofiled
+from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces, module_watch, unprofiled
 from tui.engine.stepmaker import (
     Ended,
     Event,
@@ -129,6 +129,7 @@ class Runner:
             spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only"
         )
         self.probes.install()
+        module_watch.install()
         try:
             with environment as module:
                 namespace = module.__dict__
@@ -141,6 +142,7 @@ class Runner:
         except CallbackFailed as failed:
             raise failed.error from None
         finally:
+            module_watch.uninstall()
             self.probes.uninstall()
             self.counters.clear()
             self.maker.clear()

@@ -248,15 +248,99 @@ class ViewMaker:
         self._table: dict[int, _Content] = {}
         self._strong: dict[int, _Content] = {}  # tensors that take no weak reference: this step's only
         self._serial = 0
+        # The latest step's big named tensors: name -> (tensor, grad, quick key, view), held strongly.
+        self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView]] = {}
+        # The latest step's small CPU tensors that looked unchanged: their order and values by dtype.
+        self._small: list[tuple[tuple, dict[torch.dtype, torch.Tensor]]] = [((), {}), ((), {})]
 
     def clear(self) -> None:
         self._table = {}
         self._strong = {}
+        self._named = {}
+        self._small = [((), {}), ((), {})]
 
     def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
-        """TensorViews for a step's (name, tensor, role, accumulated) entries."""
+        """TensorViews for a step's (name, tensor, role, accumulated) entries.
+
+        A tensor still bound to the same name, at the same version and storage, with the same
+        grad object at the same version, is the previous step's view at the cost of a few
+        attribute reads. Small CPU tensors are also compared by value (writes through `.data`
+        do not bump `_version`), all of them at once: one concatenation per dtype compared
+        with the previous step's; only a group that differs is read tensor by tensor.
+        """
         self._strong = {}
-        return {name: self.view(tensor, role, accumulated) for name, tensor, role, accumulated in entries}
+        last, named = self._named, {}
+        views: dict[str, TensorView] = {}
+        small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]] = []
+        for name, tensor, role, accumulated in entries:
+            try:
+                grad = readable_grad(tensor)
+                quick = (
+                    tensor._version, tensor.data_ptr(), tensor.shape, role, accumulated, tensor.requires_grad,
+                    type(tensor.grad_fn), None if grad is None else (grad._version, grad.data_ptr(), grad.shape),
+                )
+            except Exception:  # an odd tensor: the slow path shows what it can
+                views[name] = self.view(tensor, role, accumulated)
+                continue
+            hit = last.get(name)
+            if hit is not None and hit[0] is tensor and hit[1] is grad and hit[2] == quick:
+                view = hit[3]
+                if tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS):
+                    if tensor.device.type == "cpu" and (grad is None or grad.device.type == "cpu"):
+                        small.append((name, tensor, role, accumulated, grad))
+                    else:
+                        view = self.view(tensor, role, accumulated)
+            else:
+                view = self.view(tensor, role, accumulated)
+            named[name] = (tensor, grad, quick, view)
+            views[name] = view
+        for name, tensor, role, accumulated in self._changed_small(small):
+            view = self.view(tensor, role, accumulated)
+            views[name] = view
+            previous = named[name]
+            named[name] = (previous[0], previous[1], previous[2], view)
+        self._named = named
+        return views
+
+    def _changed_small(
+        self, small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]]
+    ) -> list[tuple[str, torch.Tensor, Role, int]]:
+        """Of the small tensors that look unchanged, those whose values (or grads') did change.
+
+        Values and grads are batched apart, so that a grad appearing (a backward pass) leaves
+        the values' batch as it was.
+        """
+        changed: set[int] = set()
+        for which in (0, 1):  # 0: the tensors' values, 1: their grads
+            members: list[tuple[int, str, torch.Tensor]] = []
+            for position, (name, tensor, _, _, grad) in enumerate(small):
+                part = tensor if which == 0 else grad
+                if part is not None:
+                    members.append((position, name, part))
+            order = tuple((name, id(part)) for _, name, part in members)
+            groups: dict[torch.dtype, list[int]] = {}
+            parts: dict[torch.dtype, list[torch.Tensor]] = {}
+            for position, _, part in members:
+                groups.setdefault(part.dtype, []).append(position)
+                parts.setdefault(part.dtype, []).append(part.detach().reshape(-1))
+            try:
+                joined = {dtype: torch.cat(tensors) for dtype, tensors in parts.items()}
+            except Exception:
+                joined = {}
+            previous_order, previous = self._small[which]
+            self._small[which] = (order, joined)
+            if previous_order != order or len(joined) != len(parts):  # other names or tensors: read each
+                changed.update(position for position, _, _ in members)
+                continue
+            for dtype, values in joined.items():
+                before = previous.get(dtype)
+                if before is None or not _same(values, before):
+                    changed.update(groups[dtype])
+        return [
+            (name, tensor, role, accumulated)
+            for position, (name, tensor, role, accumulated, _) in enumerate(small)
+            if position in changed
+        ]
 
     def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
         """The TensorView of one tensor now (a named one, a saved tensor, a node's grads)."""
@@ -465,7 +549,72 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     return named
 
 
+class _ModuleWatch:
+    """While a run is on, which modules' parameter lists may have changed.
+
+    torch's global registration hooks (parameters, buffers, submodules) fire on every
+    `module.x = ...` and `register_*` call; each bumps a generation, and a module's walked
+    list of tensors is reused only while the generation is the one it was walked at. So the
+    walk over a model's named tensors is done again only when a binding inside it changed.
+    """
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.active = 0
+        self._handles: list[Any] = []
+        self._walked: dict[tuple[int, str], tuple[Any, int, list[tuple[str, torch.Tensor, Role]]]] = {}
+
+    def _bump(self, *args: Any) -> None:
+        self.generation += 1
+
+    def install(self) -> None:
+        if self.active == 0:
+            from torch.nn.modules import module as torch_module
+
+            self._handles = [
+                torch_module.register_module_parameter_registration_hook(self._bump),
+                torch_module.register_module_buffer_registration_hook(self._bump),
+                torch_module.register_module_module_registration_hook(self._bump),
+            ]
+        self.active += 1
+
+    def uninstall(self) -> None:
+        self.active -= 1
+        if self.active == 0:
+            for handle in self._handles:
+                handle.remove()
+            self._handles = []
+            self._walked = {}
+
+    def tensors(self, prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
+        if not self.active:
+            return _walk_module(prefix, module)
+        key = (id(module), prefix)
+        found = self._walked.get(key)
+        if found is not None and found[0]() is module and found[1] == self.generation:
+            return found[2]
+        walked = _walk_module(prefix, module)
+        table = self._walked
+
+        def forget(reference: Any) -> None:  # a freed module's tensors are not kept alive here
+            if key in table and table[key][0] is reference:
+                del table[key]
+
+        try:
+            table[key] = (weakref.ref(module, forget), self.generation, walked)
+        except TypeError:
+            pass
+        return walked
+
+
+module_watch = _ModuleWatch()
+
+
 def _module_tensors(prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
+    return module_watch.tensors(prefix, module)
+
+
+def _walk_module(prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
     try:
         parameters: list[tuple[str, torch.Tensor, Role]] = [
             (f"{prefix}.{name}", tensor, "parameter") for name, tensor in module.named_parameters()
