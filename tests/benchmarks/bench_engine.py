@@ -1,5 +1,16 @@
 """Engine speed, measured side by side in one run (not collected by pytest).
 
+The main table: `python SCRIPT` against `gradstep record SCRIPT` for the seed example, a
+two-layer net of PyTorch's tutorial shape (64 x 1000 -> 100 -> 10, 500 iterations), a 784 ->
+256 -> 10 Adam MLP, a small CNN, a 4-layer TransformerEncoder (d_model 128) and a 10M-parameter
+MLP (tests/benchmarks/scripts): wall time, ratio, steps, the engine's ms per step ((record -
+plain) / steps), file size and peak RSS, medians of alternating runs, with one torch thread on
+both sides (OMP_NUM_THREADS=1) and with torch's default threads beside it. Then live `s` on
+the 10M MLP through the child process: median and p95 of a step_into's round trip.
+Targets (issue 11): seed <= 1.15x, Adam MLP <= 1.2x, two-layer <= 2x, Transformer <= 2x,
+10M MLP <= 1.5x; live `s` p95 <= 100 ms.
+
+`--classic` also runs the earlier measures:
 1. `gradstep record --breaks-only` of the 3 -> 2 -> 5 network trained 6,000 iterations
    (tests/scripts/mlp_3_2_5.py with 6,000 iterations, a breakpoint after the loop)
    against `python script.py`; target <= 1.05x.
@@ -9,7 +20,7 @@
    the file size; target: recording under 2 s, file under 1 MB.
 
 Runs alternate between the variants so that load on the machine hits them alike.
-Usage: .venv/bin/python tests/benchmarks/bench_engine.py [--repeat N]
+Usage: .venv/bin/python tests/benchmarks/bench_engine.py [--repeat N] [--only NAME ...] [--classic]
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
+import re
 import resource
 import statistics
 import subprocess
@@ -27,6 +40,99 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "tests" / "scripts"
+BENCH_SCRIPTS = Path(__file__).resolve().parent / "scripts"
+TABLE_SCRIPTS = {
+    "seed example": SCRIPTS / "seed_sgd.py",
+    "two-layer net x500": BENCH_SCRIPTS / "two_layer_net.py",
+    "784-256-10 Adam MLP": BENCH_SCRIPTS / "adam_mlp.py",
+    "small CNN": BENCH_SCRIPTS / "small_cnn.py",
+    "4-layer Transformer": BENCH_SCRIPTS / "transformer.py",
+    "10M-param MLP": BENCH_SCRIPTS / "mlp_10m.py",
+}
+
+
+def run_once(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (KiB) and stdout of one run of the command in a child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = process.stdout.read() if process.stdout is not None else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{command} exited {process.returncode}")
+    return wall, usage.ru_maxrss, out
+
+
+def record_table(repeat: int, only: list[str], threads: str | None, work: Path) -> list[dict]:
+    """One row per script: plain and record, alternating, `repeat` times each."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("OMP_NUM_THREADS", None)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = threads
+    rows = []
+    for label, script in TABLE_SCRIPTS.items():
+        if only and not any(name in label or name in script.name for name in only):
+            continue
+        output = work / f"{script.stem}.gstep"
+        variants = {
+            "plain": [sys.executable, str(script)],
+            "record": [sys.executable, "-m", "tui", "record", str(script), "-o", str(output)],
+        }
+        runs: dict[str, list[tuple[float, int, str]]] = {"plain": [], "record": []}
+        for round_index in range(repeat):
+            for name in variants if round_index % 2 == 0 else reversed(list(variants)):
+                runs[name].append(run_once(variants[name], env))
+        found = re.search(r": (\d+) steps", runs["record"][-1][2])
+        steps = int(found.group(1)) if found else 0
+        plain = statistics.median(wall for wall, _, _ in runs["plain"])
+        record = statistics.median(wall for wall, _, _ in runs["record"])
+        rows.append({
+            "script": label, "plain_s": plain, "record_s": record, "ratio": record / plain, "steps": steps,
+            "ms_per_step": (record - plain) / steps * 1000 if steps else float("nan"),
+            "size_kib": output.stat().st_size / 1024,
+            "plain_rss_mib": statistics.median(rss for _, rss, _ in runs["plain"]) / 1024,
+            "record_rss_mib": statistics.median(rss for _, rss, _ in runs["record"]) / 1024,
+        })
+    return rows
+
+
+def print_table(rows: list[dict], title: str) -> None:
+    print(f"\n{title}")
+    print("| script | python | record | ratio | steps | engine ms/step | file | peak RSS python / record |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        print(
+            f"| {row['script']} | {row['plain_s']:.2f} s | {row['record_s']:.2f} s | {row['ratio']:.2f}x | "
+            f"{row['steps']:,} | {row['ms_per_step']:.2f} | {row['size_kib']:,.0f} KiB | "
+            f"{row['plain_rss_mib']:.0f} / {row['record_rss_mib']:.0f} MiB |"
+        )
+
+
+def live_step_latency(script: Path, threads: str | None) -> tuple[float, float, int]:
+    """Median and p95 (ms) of a live `s` (step_into) round trip through the child, over the whole script."""
+    from tui.engine.client import ChildSession
+
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = threads  # the child inherits it
+    got: list = []
+    session = ChildSession(script, on_step=got.append)
+    deadline = time.monotonic() + 120
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.005)
+    trips = []
+    while True:
+        count = len(got)
+        started = time.perf_counter()
+        session.step_into()
+        while len(got) == count and session.result is None:
+            time.sleep(0.0002)
+        if session.result is not None:
+            break
+        trips.append((time.perf_counter() - started) * 1000)
+    session.stop()
+    trips.sort()
+    return statistics.median(trips), trips[min(len(trips) - 1, int(len(trips) * 0.95))], len(trips)
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -153,10 +259,7 @@ def _header(script: Path):  # noqa: ANN202 - a Header, built the way the session
     return Session(script, on_step=lambda step: None, mode="record").header
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+def classic(args: argparse.Namespace) -> None:
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="gradstep-bench-") as folder:
         work = Path(folder)
@@ -214,6 +317,29 @@ def main() -> None:
     print(f"{'seed_sgd.py: child pipe, per step':<44} {stream_us:>8.1f} us  ({count} steps, {line_bytes:.0f} B a step: "
           "encode + pipe + decode)")
     print(f"{'seed_sgd.py: step_into round trip (child)':<44} {trip_us:>8.1f} us  (median of {trips})")
+
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=[], help="scripts whose label or file name contains one of these")
+    parser.add_argument("--no-default-threads", action="store_true", help="only the OMP_NUM_THREADS=1 table")
+    parser.add_argument("--no-live", action="store_true", help="skip the live `s` measure")
+    parser.add_argument("--classic", action="store_true", help="also the breaks-only and pipe measures")
+    args = parser.parse_args()
+    print(f"medians of {args.repeat} alternating runs; wall clock, each side a fresh process (torch's import included)")
+    with tempfile.TemporaryDirectory(prefix="gradstep-bench-") as folder:
+        work = Path(folder)
+        print_table(record_table(args.repeat, args.only, "1", work), "OMP_NUM_THREADS=1 on both sides")
+        if not args.no_default_threads:
+            print_table(record_table(args.repeat, args.only, None, work), "torch's default threads on both sides")
+    if not args.no_live:
+        median, p95, count = live_step_latency(TABLE_SCRIPTS["10M-param MLP"], "1")
+        print(f"\nlive `s` on the 10M-param MLP (OMP_NUM_THREADS=1): median {median:.1f} ms, p95 {p95:.1f} ms "
+              f"over {count} steps")
+    if args.classic:
+        classic(args)
 
 
 if __name__ == "__main__":

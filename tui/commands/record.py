@@ -141,6 +141,7 @@ def _os_exit_raises() -> Iterator[None]:
 
 def main(args: argparse.Namespace) -> int:
     """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
+    from tui.engine.budget import DEFAULT_MAX_STEPS  # deferred with the engine (it imports torch)
     from tui.engine.script_input import terminal_reader
     from tui.engine.session import Session  # deferred: the engine imports torch
 
@@ -171,6 +172,9 @@ def main(args: argparse.Namespace) -> int:
         device=args.device,
         argv=getattr(args, "script_args", ()),
         read_line=terminal_reader(),  # input(): its prompt on the terminal, the line from it
+        # Under the default cap a long run keeps its most useful steps (README "Long runs"); an
+        # explicit --max-steps N keeps every step up to N and stops there.
+        thin_long_runs=args.max_steps == DEFAULT_MAX_STEPS,
     )
     try:
         with RecordingWriter(args.output, session.header) as writer, _os_exit_raises():

@@ -14,28 +14,21 @@ event per parameter after the real step has run.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import torch  # this module patches torch for the duration of a run
 
 from tui.engine.accumulation import Accumulation
 from tui.engine.graph import GraphCapture, walk
-from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad
-from tui.steps.model import (
-    Graph,
-    Kind,
-    NodeEvent,
-    ParamUpdate,
-    Phase,
-    ResetEvent,
-    Role,
-    TensorView,
-)
+from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad, unprofiled
+from tui.engine.stepmaker import Event, GradsReset, NodeRan, ParamUpdated
+from tui.steps.model import Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView
 from tui.steps.phases import is_zero_tensor
 
 
@@ -43,13 +36,17 @@ class Host(Protocol):
     """What the probes need from the running session."""
 
     filename: str
-    views: ViewMaker
-    graphs: GraphCapture
-    accumulation: Accumulation
+
+    @property
+    def views(self) -> ViewMaker: ...
+    @property
+    def graphs(self) -> GraphCapture: ...
+    @property
+    def accumulation(self) -> Accumulation: ...
 
     def capturing(self) -> bool: ...
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None: ...
-    def event_step(self, kind: Kind, frame: FrameType | None, **event: Any) -> bool: ...
+    def event_step(self, event: Event, frame: FrameType | None) -> bool: ...
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str: ...
     def param_names(self, frame: FrameType | None) -> dict[int, str]: ...
     def tracked_leaves(self) -> list[torch.Tensor]: ...
@@ -92,6 +89,23 @@ def _leaf_of(node: Any) -> torch.Tensor | None:
 
 def _views(views: ViewMaker, tensors: Sequence[Any]) -> tuple[TensorView | None, ...]:
     return tuple(views.view(tensor) if isinstance(tensor, torch.Tensor) else None for tensor in tensors)
+
+
+_Hook = TypeVar("_Hook", bound=Callable[..., None])
+
+
+def unprofiled_call(function: _Hook) -> _Hook:
+    """A hook whose tensor reads stay out of the script's profiler (see snapshot.unprofiled)."""
+
+    @functools.wraps(function)
+    def call(*args: Any) -> None:
+        with unprofiled:
+            function(*args)
+
+    return cast(_Hook, call)
+
+
+unprofiled_method = unprofiled_call
 
 
 class Probes:
@@ -191,6 +205,7 @@ class Probes:
                 handle.remove()
 
     def _prehook(self, node: Any, state: _Pass) -> Callable[[Any], None]:
+        @unprofiled_call
         def prehook(grad_outputs: Any) -> None:
             self.host.route_output()
             variable = _leaf_of(node)
@@ -205,6 +220,7 @@ class Probes:
         return prehook
 
     def _accumulated(self, node: Any, state: _Pass) -> Callable[[torch.Tensor], None]:
+        @unprofiled_call
         def accumulated(tensor: torch.Tensor) -> None:
             _, was_reset = state.grad_before.get(id(node), (None, True))
             self.host.accumulation.added(tensor, was_reset)
@@ -214,6 +230,7 @@ class Probes:
         return accumulated
 
     def _hook(self, node: Any, state: _Pass) -> Callable[[Any, Any], None]:
+        @unprofiled_call
         def hook(grad_inputs: Any, grad_outputs: Any) -> None:
             node_id = self.host.graphs.id_of(node)
             if node_id is not None:
@@ -232,13 +249,13 @@ class Probes:
                 grad_after=state.grad_after.get(id(node)) if is_accumulate else None,
                 done=tuple(state.done),
             )
-            kind: Kind = "accumulate" if is_accumulate else "backward"
-            state.emitting = self.host.event_step(kind, state.frame, node=event, graph=state.graph)
+            state.emitting = self.host.event_step(NodeRan(event, state.graph, is_accumulate), state.frame)
 
         return hook
 
     # -- optimizer.step() and zero_grad() -------------------------------------------------------
 
+    @unprofiled_method
     def optimizer_pre(self, optimizer: torch.optim.Optimizer) -> None:
         """Before optimizer.step(): remember every parameter's value and grad."""
         self.host.noted("optimize")
@@ -271,6 +288,7 @@ class Probes:
         except Exception:  # an optimizer with odd state: its updates still show before, grad and after
             return ()
 
+    @unprofiled_method
     def optimizer_post(self, optimizer: torch.optim.Optimizer) -> None:
         """After optimizer.step(): one event per parameter, value before, grad used, after."""
         if self.light:
@@ -303,7 +321,7 @@ class Probes:
             )
             # Parameters later in the list are shown as they were: one update per sub-step.
             not_yet = {labels[later]: before[later][3] for later in range(position + 1, len(before))}
-            if not self.host.event_step("optimizer", frame, update=update, pending=not_yet):
+            if not self.host.event_step(ParamUpdated(update, not_yet), frame):
                 return
 
     def zero_grad(self, real: Callable[..., Any], owner: Any, args: tuple, kwargs: dict) -> Any:
@@ -321,7 +339,7 @@ class Probes:
             for param in params:
                 self.host.accumulation.set(param, 0)
             self.host.noted("reset")
-            if self.host.capturing():
+            if self.host.capturing():  # the step itself is made unprofiled (Runner._emit)
                 frame = self._script_frame()
                 names = self.host.param_names(frame)
                 set_to_none = bool(kwargs.get("set_to_none", args[0] if args else True))
@@ -330,7 +348,7 @@ class Probes:
                     tensors=tuple(names.get(id(param), "?") for param in had_grad),
                     set_to_none=set_to_none,
                 )
-                self.host.event_step("reset", frame, reset=event)
+                self.host.event_step(GradsReset(event), frame)
             return result
         finally:
             self._inside.zero_grad = False

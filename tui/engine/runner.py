@@ -20,25 +20,27 @@ import torch  # the script's tensors are read here, in the thread that runs it
 
 from tui.engine import output
 from tui.engine.accumulation import Accumulation
+from tui.engine.budget import StepBudget
 from tui.engine.environment import script_environment
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
-from tui.engine.resets import ManualResets
 from tui.engine.script_input import LineReader, script_input
-from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
+from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces, module_watch, unprofiled
+from tui.engine.stepmaker import (
+    Ended,
+    Event,
+    GradsReset,
+    LimitReached,
+    LineReached,
+    Raised,
+    RanUntraced,
+    StepMaker,
+    sequence_nr,
+)
 from tui.engine.tracer import Tracer
 from tui.errors import BadInput
-from tui.steps.model import (
-    ExceptionInfo,
-    FrameInfo,
-    Graph,
-    Kind,
-    Phase,
-    Step,
-    TensorView,
-)
-from tui.steps.phases import changes, event_phase, line_phase
+from tui.steps.model import ExceptionInfo, FrameInfo, Graph, Phase, Step
 from tui.steps.runs import RunStatus
 
 if TYPE_CHECKING:
@@ -74,6 +76,7 @@ class RunSpec:
     source_lines: tuple[str, ...]
     argv: tuple[str, ...] = ()  # the script's sys.argv[1:]
     read_line: LineReader | None = None  # where the script's input() reads (None: Python's own input())
+    thin_long_runs: bool = False  # record: past half the cap keep fewer steps (budget.py), not stop
 
 
 class Runner:
@@ -95,29 +98,33 @@ class Runner:
         self._on_step = on_step
         self._next_command = next_command
         self._stop_requested = stop_requested
-        self.views = ViewMaker()
-        self.graphs = GraphCapture()
-        self.accumulation = Accumulation()
-        self.resets = ManualResets()  # `.grad = None` / `.grad.zero_()` by hand: reset steps of their own
+        self.output = output.OutputBuffer()
+        self.maker = StepMaker(spec.filename, counters, self.output, track_resets=spec.mode != "breaks-only")
+        self.budget = StepBudget(spec.max_steps, thin=spec.thin_long_runs and spec.mode == "record")
         self.tracer = Tracer(spec.filename, self._at_line)
         # breaks-only runs hit their breakpoints through the instrumented code, untraced.
         self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
         self.probes = Probes(self, light=spec.mode == "breaks-only")
-        self.output = output.OutputBuffer()
+        self.maker.backward_running = lambda: self.probes.backward_running
         self.count = 0
         self.command = "step"  # what the learner asked last: step | next | out | continue
-        self._globals: dict[str, Any] = {}
         # The frame an interactive run is paused in at a line (None while running or mid-event).
         self.paused_frame: FrameType | None = None
-        self._previous: Mapping[str, TensorView] = {}
-        self._previous_ids: dict[str, int] = {}
-        self._phase: Phase | None = None
-        self._leaves: list[torch.Tensor] = []
-        self._last_event: Phase | None = None  # phase of the last probe event since the last step
-        self._backward_mark = -1  # highest autograd sequence number a backward has run through
-        self._last_line: int | None = None  # the line of the last step emitted
         # Set by a resume (interactive): where the untraced stretch began and the loop counts then.
         self._untraced_from: tuple[int | None, dict[tuple[int, int], tuple[list[int], int]]] | None = None
+
+    # The probes' Host reads these three through the step maker that owns them.
+    @property
+    def views(self) -> ViewMaker:
+        return self.maker.views
+
+    @property
+    def graphs(self) -> GraphCapture:
+        return self.maker.graphs
+
+    @property
+    def accumulation(self) -> Accumulation:
+        return self.maker.accumulation
 
     # -- running ----------------------------------------------------------------------------
 
@@ -128,6 +135,7 @@ class Runner:
             spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only", argv=spec.argv
         )
         self.probes.install()
+        module_watch.install()
         try:
             with environment as module, script_input(self.output, spec.read_line):
                 namespace = module.__dict__
@@ -135,19 +143,15 @@ class Runner:
                 namespace[WHILE_NAME] = self.counters.tick_while
                 namespace[BREAK_NAME] = self._break_hit
                 self.counters.on_header_break = self._header_break_hit
-                self._globals = namespace
+                self.maker.globals = namespace
                 return self._execute(namespace)
         except CallbackFailed as failed:
             raise failed.error from None
         finally:
+            module_watch.uninstall()
             self.probes.uninstall()
             self.counters.clear()
-            self.views.clear()
-            self.graphs.clear()
-            self.accumulation.clear()
-            self.resets.clear()
-            self._leaves = []
-            self._previous = {}
+            self.maker.clear()
 
     def _execute(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
         try:
@@ -164,22 +168,22 @@ class Runner:
         except StopScript as stop:
             if stop.reason == "limit":
                 return "limit", None
-            self._emit("end", None, message="stopped before the end of the script")
+            self._emit(Ended("stopped before the end of the script"), None)
             return "stopped", None
         except SystemExit as exit_request:
             if exit_request.code in (None, 0):
-                self._emit("end", None, message="the script called sys.exit()")
+                self._emit(Ended("the script called sys.exit()"), None)
                 return "finished", None
             return self._raised(exit_request)  # a failing exit status, as the shell would see it
         except BaseException as error:  # the script's own exception: shown as a step
             return self._raised(error)
         self._reset_steps(None)
-        self._emit("end", None)
+        self._emit(Ended(), None)
         return "finished", None
 
     def _raised(self, error: BaseException) -> tuple[RunStatus, ExceptionInfo | None]:
         info, frame = self._exception_info(error)
-        self._emit("exception", frame, line=info.line, exception=info)
+        self._emit(Raised(info), frame, line=info.line)
         return "raised", info
 
     # -- tracer and instrumented-script callbacks -------------------------------------------
@@ -201,7 +205,11 @@ class Runner:
             return
         if not self._reset_steps(frame):
             return  # the learner continued from the reset sub-step
-        self._emit("line", frame)
+        if self.budget.samples(self.count) and not self.budget.keeps_line(
+            self.count, self.counters.position(frame)[1]
+        ):
+            return  # a long record run past its budget: this iteration's lines are not kept
+        self._emit(LineReached(), frame)
         if self.spec.mode == "interactive":
             self.paused_frame = frame
             try:
@@ -228,15 +236,18 @@ class Runner:
     def _resume(self) -> None:
         """Run to a breakpoint, a pause or the end without recording: the next stop says so first."""
         self.command = "continue"
-        self._untraced_from = (self._last_line, self.counters.snapshot())
+        self._untraced_from = (self.maker.last_line, self.counters.snapshot())
         self.tracer.set_continue()
 
     def _reset_steps(self, frame: FrameType | None) -> bool:
         """A reset step for each `.grad = None` / `.grad.zero_()` the last line did; False if continued from it."""
-        if self._last_event is not None or not self.capturing():
+        maker = self.maker
+        if maker.last_event is not None or not self.capturing():
             return True  # a backward, optimizer.step() or zero_grad() ran meanwhile: its own steps said so
-        for event in self.resets.found(self._previous, lambda tensor: self.accumulation.set(tensor, 0)):
-            if not self.event_step("reset", frame, line=self._last_line, reset=event) and self.command == "continue":
+        with unprofiled:
+            found = maker.resets.found(maker.previous_views, lambda tensor: maker.accumulation.set(tensor, 0))
+        for event in found:
+            if not self.event_step(GradsReset(event), frame, line=maker.last_line) and self.command == "continue":
                 return False
         return True
 
@@ -244,12 +255,12 @@ class Runner:
         """A breakpoint line of a breaks-only run is about to run."""
         if self._stop_requested():
             raise StopScript("stopped")
-        self._emit("line", sys._getframe(1), line=line)
+        self._emit(LineReached(), sys._getframe(1), line=line)
 
     def _header_break_hit(self, frame: FrameType, line: int, iteration: int) -> None:
         if self._stop_requested():
             raise StopScript("stopped")
-        self._emit("line", frame, line=line, position=(line, iteration))
+        self._emit(LineReached(), frame, line=line, position=(line, iteration))
 
     # -- the probes' host interface -----------------------------------------------------------
 
@@ -257,20 +268,22 @@ class Runner:
         """The paused script's named tensors, live (call only from the script's thread while paused)."""
         if self.paused_frame is None:
             raise BadInput("the script is not paused at a line: pause it to export its live tensors")
-        named = collect_named(frame_namespaces(self.paused_frame, self._globals))
+        named = collect_named(frame_namespaces(self.paused_frame, self.maker.globals))
         return {name: tensor for name, tensor, _ in named.tensors}
 
     def capturing(self) -> bool:
         """Whether backward / optimizer / reset events become sub-steps now."""
         if self._forked():
             return False
-        return self.spec.mode == "record" or (self.spec.mode == "interactive" and self.command == "step")
+        if self.spec.mode == "record":
+            return self.budget.keeps_sub_steps(self.count)
+        return self.spec.mode == "interactive" and self.command == "step"
 
-    def event_step(self, kind: Kind, frame: FrameType | None, **event: Any) -> bool:
-        """Emit a sub-step; False when the learner skipped the rest of this event."""
+    def event_step(self, event: Event, frame: FrameType | None, line: int | None = None) -> bool:
+        """Emit a sub-step (at `line`, else the frame's); False when the learner skipped the rest of this event."""
         if not self.capturing():
             return False
-        self._emit(kind, frame, **event)
+        self._emit(event, frame, line=line)
         if self.spec.mode != "interactive":
             return True
         command = self._next_command()
@@ -288,34 +301,35 @@ class Runner:
 
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None:
         """The graph before a backward pass: the named tensors' and the pass's own roots."""
-        named = collect_named(frame_namespaces(frame, self._globals))
-        roots: list[tuple[str | None, torch.Tensor]] = [(name, tensor) for name, tensor, _ in named.tensors]
-        roots.extend((None, tensor) for tensor in extra_roots)
-        latest = {id(tensor): self._previous[name] for name, tensor, _ in named.tensors if name in self._previous}
-        return self.graphs.capture(
-            roots, named.name_of(), lambda tensor: latest.get(id(tensor)) or self.views.view(tensor)
-        )
+        with unprofiled:
+            named = collect_named(frame_namespaces(frame, self.maker.globals))
+            roots: list[tuple[str | None, torch.Tensor]] = [(name, tensor) for name, tensor, _ in named.tensors]
+            roots.extend((None, tensor) for tensor in extra_roots)
+            latest = {id(tensor): self.maker.latest_view(name) for name, tensor, _ in named.tensors}
+            return self.graphs.capture(
+                roots, named.name_of(), lambda tensor: latest.get(id(tensor)) or self.views.view(tensor)
+            )
 
     def param_names(self, frame: FrameType | None) -> dict[int, str]:
-        return collect_named(frame_namespaces(frame, self._globals)).name_of()
+        return collect_named(frame_namespaces(frame, self.maker.globals)).name_of()
 
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str:
-        for namespace in reversed(frame_namespaces(frame, self._globals)):
+        for namespace in reversed(frame_namespaces(frame, self.maker.globals)):
             for name, value in list(namespace.items()):
                 if value is obj and not name.startswith("__"):
                     return name
         return type(obj).__name__
 
     def tracked_leaves(self) -> list[torch.Tensor]:
-        return self._leaves
+        return self.maker.leaves
 
     def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None:
         """A backward / optimizer.step() / zero_grad() ran (whether or not it became sub-steps)."""
-        self._last_event = phase
+        self.maker.last_event = phase
         for tensor in roots:
             node = tensor.grad_fn
             if node is not None:
-                self._backward_mark = max(self._backward_mark, _sequence_nr(node))
+                self.maker.backward_mark = max(self.maker.backward_mark, sequence_nr(node))
 
     def route_output(self) -> None:
         """Autograd may run hooks on its own threads: their writes belong to this run too."""
@@ -325,29 +339,38 @@ class Runner:
 
     def _emit(
         self,
-        kind: Kind,
+        event: Event,
         frame: FrameType | None,
         *,
         line: int | None = None,
         position: tuple[int | None, int | None] | None = None,
-        graph: Graph | None | bool = False,
-        pending: Mapping[str, TensorView] | None = None,
-        **event: Any,
     ) -> None:
+        """Make and publish the step for an event; the step cap ends the run with a limit step first."""
         if self._forked():
             return
-        final = kind in ("end", "exception")
+        final = isinstance(event, (Ended, Raised))
         if not final and self._stop_requested():
             raise StopScript("stopped")
-        if self._untraced_from is not None:
-            self._publish(self._untraced_step(frame, line, position))
-        if self.count >= self.spec.max_steps and not final:
-            self._publish(
-                self._make("limit", frame, line, position, False, None, {}),
-            )
-            raise StopScript("limit")
-        step = self._make(kind, frame, line, position, graph, pending, event)
-        self._publish(step)
+        with unprofiled:  # gradstep's reading stays out of the script's own profiler table
+            if self._untraced_from is not None:
+                self._publish(self._untraced_step(frame, line, position))
+            if self.count >= self.spec.max_steps and not final:
+                self._publish(self._make(LimitReached(self._limit_message()), frame, line, position))
+                raise StopScript("limit")
+            if isinstance(event, Ended) and self.budget.message() is not None:
+                event = Ended(". ".join(part for part in (event.message, self.budget.message()) if part))
+            self._publish(self._make(event, frame, line, position))
+
+    def _make(
+        self,
+        event: Event,
+        frame: FrameType | None,
+        line: int | None,
+        position: tuple[int | None, int | None] | None,
+    ) -> Step:
+        step = self.maker.make(self.count, event, frame, line, position)
+        self.budget.kept(step.index, step.line, step.iteration)
+        return step
 
     def _publish(self, step: Step) -> None:
         self.count += 1
@@ -356,77 +379,6 @@ class Runner:
         except BaseException as error:  # not the script's: must not become its exception step
             raise CallbackFailed(error) from None
 
-    def _make(
-        self,
-        kind: Kind,
-        frame: FrameType | None,
-        line: int | None,
-        position: tuple[int | None, int | None] | None,
-        graph: Graph | None | bool,
-        pending: Mapping[str, TensorView] | None,
-        event: dict[str, Any],
-    ) -> Step:
-        named = collect_named(frame_namespaces(frame, self._globals))
-        views = self.views.views(
-            (name, tensor, role, self.accumulation.count(tensor)) for name, tensor, role in named.tensors
-        )
-        for name, tensor, _ in named.tensors:
-            view = views[name]
-            shown = self.accumulation.observed(tensor, view)
-            if view.accumulated != shown:
-                views[name] = dataclasses.replace(view, accumulated=shown)
-        self._leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
-        if self.spec.mode != "breaks-only":
-            self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
-        if pending:
-            views.update((name, view) for name, view in pending.items() if name in views)
-        ids = {name: id(tensor) for name, tensor, _ in named.tensors}
-        if kind in ("backward", "accumulate", "optimizer", "reset"):
-            phase = event_phase(kind, self._phase)
-        elif self.probes.backward_running and kind == "line":
-            phase = "backprop"  # a line run by backward() itself: a custom Function's backward, a hook
-        else:
-            found = changes(self._previous, views, self._previous_ids, ids)
-            named_tensors = {name: tensor for name, tensor, _ in named.tensors}
-            fresh = any(
-                named_tensors[name].grad_fn is not None
-                and _sequence_nr(named_tensors[name].grad_fn) > self._backward_mark
-                for name in found.get("forward", ())
-            )
-            phase = line_phase(found, self._phase, self._last_event, fresh)
-        self._last_event = None
-        if graph is False:
-            by_id = {id(tensor): views[name] for name, tensor, _ in named.tensors}
-            graph = self.graphs.capture(
-                [(name, tensor) for name, tensor, _ in named.tensors],
-                named.name_of(),
-                lambda tensor: by_id.get(id(tensor)) or self.views.view(tensor),
-            )
-        script_frame = frame
-        while script_frame is not None and script_frame.f_code.co_filename != self.filename:
-            script_frame = script_frame.f_back
-        if line is None and script_frame is not None:
-            line = script_frame.f_lineno
-        loop_line, iteration = position if position is not None else self.counters.position(script_frame, line)
-        self._previous, self._previous_ids, self._phase = views, ids, phase
-        self._last_line = line
-        return Step(
-            index=self.count,
-            kind=kind,
-            phase=phase,
-            line=line,
-            function=script_frame.f_code.co_name if script_frame is not None else "<module>",
-            depth=self._depth(script_frame),
-            loop_line=loop_line,
-            iteration=iteration,
-            tensors=views,
-            scalars=named.scalars,
-            graph=graph if isinstance(graph, Graph) else None,
-            output=self.output.take(),
-            message=event.pop("message", None) if kind != "limit" else self._limit_message(),
-            **event,
-        )
-
     def _untraced_step(
         self, frame: FrameType | None, line: int | None, position: tuple[int | None, int | None] | None
     ) -> Step:
@@ -434,20 +386,14 @@ class Runner:
         assert self._untraced_from is not None
         start, counts = self._untraced_from
         self._untraced_from = None
-        step = self._make("untraced", frame, line, position, False, None, {})
+        step = self._make(RanUntraced(), frame, line, position)
         message = untraced_message(start, step.line, self.counters.advanced_since(counts))
         return dataclasses.replace(step, message=message)
 
     def _limit_message(self) -> str:
-        return f"step limit reached: {self.spec.max_steps} steps (raise it with --max-steps)"
-
-    def _depth(self, frame: FrameType | None) -> int:
-        depth = -1
-        while frame is not None:
-            if frame.f_code.co_filename == self.filename:
-                depth += 1
-            frame = frame.f_back
-        return max(depth, 0)
+        limit = f"step limit reached: {self.spec.max_steps} steps (raise it with --max-steps)"
+        kept = self.budget.message()
+        return limit if kept is None else f"{limit}. {kept}"
 
     def _exception_info(self, error: BaseException) -> tuple[ExceptionInfo, FrameType | None]:
         frames: list[FrameInfo] = []
@@ -489,11 +435,3 @@ def untraced_message(start: int | None, stop: int | None, loops: Sequence[tuple[
         f"ran untraced: {where}. Continue ran this stretch at native speed and kept none of its steps; "
         "the next step is where it stopped, the one before is where it started."
     )
-
-
-def _sequence_nr(node: object) -> int:
-    """The order in which autograd created a node (-1 when it does not say)."""
-    try:
-        return int(node._sequence_nr())  # type: ignore[attr-defined]
-    except Exception:
-        return -1

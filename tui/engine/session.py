@@ -84,7 +84,9 @@ class Session:
         device: str | None = None,
         argv: Iterable[str] = (),
         read_line: Callable[[str], str | None] | None = None,
+        thin_long_runs: bool = False,
     ) -> None:
+        """`thin_long_runs` (record mode): past half of `max_steps`, keep fewer steps (tui/engine/budget.py)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         path = Path(script)
@@ -102,6 +104,7 @@ class Session:
             source_lines=tuple(source.splitlines()),
             argv=tuple(str(word) for word in argv),
             read_line=read_line,
+            thin_long_runs=thin_long_runs,
         )
         self._table = LoopTable(tree)
         self.header = Header(

@@ -10,6 +10,8 @@ step to step (the recording writer dedupes with `is`).
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -18,6 +20,36 @@ from typing import Any
 import torch  # this module reads live tensors of the running script
 
 from tui.steps.model import Role, Summary, TensorView, Values
+
+class _Unprofiled:
+    """While inside, gradstep's own tensor operations stay out of the script's profiler.
+
+    A `torch.autograd.profiler.profile` (or `torch.profiler.profile`) in the script sees
+    operators through RecordFunction callbacks; turning RecordFunction off for the calling
+    thread, only while a profiler runs and only around gradstep's reading, leaves the
+    script's table as it is without gradstep. Nested uses count, so only the outermost
+    turns it back on.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __enter__(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.paused = torch._C._autograd._profiler_enabled()
+            if self._local.paused:
+                torch._C._autograd._enable_record_function(False)
+        self._local.depth = depth + 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0 and self._local.paused:
+            self._local.paused = False
+            torch._C._autograd._enable_record_function(True)
+
+
+unprofiled = _Unprofiled()
 
 MAX_FULL_ELEMENTS = 256
 SUMMARY_FIRST = 8
@@ -68,34 +100,88 @@ def read_values(cpu_tensor: torch.Tensor) -> Values:
         return marker(error)
 
 
-def _float_or_none(value: torch.Tensor) -> float | None:
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
+def _float_or_none(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else value
 
 
-def summarize(cpu_tensor: torch.Tensor) -> Summary | None:
-    """Statistics of a tensor too big to keep in full (None if they cannot be computed)."""
+def summarize(tensor: torch.Tensor) -> Summary | None:
+    """Statistics of a tensor too big to keep in full (None if they cannot be computed).
+
+    Computed where the tensor lives, in its own precision (half types in float32), with
+    no float64 copy of the whole tensor: one min/max pass, one mean/std pass and one
+    non-zero count for a finite tensor, and the numbers come back in one transfer.
+    """
     try:
-        flat = cpu_tensor.detach().reshape(-1)
-        first = tuple(plain_number(item) for item in flat[:SUMMARY_FIRST].tolist())
-        if flat.is_complex():
-            return Summary(flat.numel(), None, None, None, None, 0, 0, int((flat == 0).sum()), first)
-        numbers = flat.double()
-        finite = numbers[torch.isfinite(numbers)]
-        has_finite = finite.numel() > 0
+        flat = tensor.detach().reshape(-1)
+        numel = flat.numel()
+        if flat.is_complex() or not flat.is_floating_point():
+            return _summarize_exact(flat)
+        work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
+        low, high = torch.aminmax(work)
+        std, mean = torch.std_mean(work)
+        nonzero = torch.count_nonzero(work)
+        head = work[:SUMMARY_FIRST]
+        numbers = torch.cat([torch.stack([low, high, mean, std, nonzero.to(work.dtype)]).double(), head.double()])
+        low_, high_, mean_, std_, _, *first = numbers.tolist()
+        if not (math.isfinite(low_) and math.isfinite(high_)):
+            return _summarize_non_finite(work, numel, tuple(plain_number(item) for item in first))
         return Summary(
-            numel=flat.numel(),
-            min=_float_or_none(finite.min()) if has_finite else None,
-            max=_float_or_none(finite.max()) if has_finite else None,
-            mean=_float_or_none(finite.mean()) if has_finite else None,
-            std=_float_or_none(finite.std()) if finite.numel() > 1 else None,
-            nan=int(torch.isnan(numbers).sum()),
-            inf=int(torch.isinf(numbers).sum()),
-            zeros=int((numbers == 0).sum()),
-            first=first,
+            numel=numel,
+            min=low_,
+            max=high_,
+            mean=_float_or_none(mean_),
+            std=_float_or_none(std_),
+            nan=0,
+            inf=0,
+            zeros=numel - int(nonzero),
+            first=tuple(plain_number(item) for item in first),
         )
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
         return None
+
+
+def _summarize_non_finite(work: torch.Tensor, numel: int, first: tuple[Any, ...]) -> Summary:
+    """The statistics of the finite values, and how many are NaN or infinite."""
+    mask = torch.isfinite(work)
+    finite = work[mask]
+    nan = int(torch.isnan(work).sum())
+    count = finite.numel()
+    zeros = numel - int(torch.count_nonzero(work))
+    if count == 0:
+        return Summary(numel, None, None, None, None, nan, numel - nan, zeros, first)
+    low, high = torch.aminmax(finite)
+    std, mean = torch.std_mean(finite) if count > 1 else (torch.tensor(float("nan")), finite.mean())
+    low_, high_, mean_, std_ = torch.stack([low, high, mean, std.to(low.device)]).double().tolist()
+    return Summary(
+        numel=numel,
+        min=_float_or_none(low_),
+        max=_float_or_none(high_),
+        mean=_float_or_none(mean_),
+        std=_float_or_none(std_) if count > 1 else None,
+        nan=nan,
+        inf=numel - count - nan,
+        zeros=zeros,
+        first=first,
+    )
+
+
+def _summarize_exact(flat: torch.Tensor) -> Summary:
+    """Integer, bool and complex tensors (rarely big): the statistics in float64."""
+    first = tuple(plain_number(item) for item in flat[:SUMMARY_FIRST].tolist())
+    if flat.is_complex():
+        return Summary(flat.numel(), None, None, None, None, 0, 0, int((flat == 0).sum()), first)
+    numbers = flat.double()
+    return Summary(
+        numel=flat.numel(),
+        min=float(numbers.min()),
+        max=float(numbers.max()),
+        mean=float(numbers.mean()),
+        std=float(numbers.std()),
+        nan=0,
+        inf=0,
+        zeros=int((numbers == 0).sum()),
+        first=first,
+    )
 
 
 def readable_grad(tensor: torch.Tensor) -> torch.Tensor | None:
@@ -108,20 +194,240 @@ def readable_grad(tensor: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
-@dataclass
-class _Cached:
-    tensor: torch.Tensor
-    grad: torch.Tensor | None
-    key: tuple
-    view: TensorView
-    values: torch.Tensor | None  # CPU copies of small tensors, to see writes through `.data`
-    grad_values: torch.Tensor | None
+def _version(tensor: torch.Tensor) -> int:
+    try:
+        return tensor._version
+    except Exception:  # inference tensors keep no version counter
+        return -1
 
 
-def _small_copy(tensor: torch.Tensor | None, copy: torch.Tensor | None) -> torch.Tensor | None:
-    if tensor is None or copy is None or tensor.numel() > MAX_FULL_ELEMENTS:
-        return None
-    return copy.clone() if copy.data_ptr() == tensor.data_ptr() else copy
+def _content_key(tensor: torch.Tensor) -> tuple:
+    """What identifies a tensor's content without reading it: its version, storage and layout."""
+    try:
+        pointer = tensor.data_ptr()
+    except Exception:
+        pointer = None
+    return (
+        _version(tensor), pointer, tuple(tensor.shape), tensor.stride(), tensor.storage_offset(),
+        tensor.dtype, tensor.device,
+    )
+
+
+_MAX_VIEWS_PER_CONTENT = 8
+
+
+class _Content:
+    """What was read of one live tensor at one version: its values or summary, and the views made of it."""
+
+    __slots__ = ("ref", "key", "serial", "copy", "value", "summary", "views")
+
+    def __init__(
+        self, ref: Any, key: tuple, serial: int, copy: torch.Tensor | None, value: Values | None,
+        summary: Summary | None,
+    ) -> None:
+        self.ref = ref
+        self.key = key
+        self.serial = serial
+        self.copy = copy  # a CPU copy of a small tensor, to see writes through `.data`
+        self.value = value
+        self.summary = summary
+        self.views: dict[tuple, TensorView] = {}
+
+
+class ViewMaker:
+    """Makes TensorViews, reading a tensor's content only when it changed.
+
+    A per-run table keyed by the tensor's identity (held through a weak reference, so a
+    freed tensor's id cannot be taken for another's) remembers what was read at which
+    `_version` and storage: a tensor whose version, storage and grad did not change is
+    neither copied nor summarised again, and gets the very same TensorView object (the
+    recording writer dedupes with `is`). Small tensors are compared with a kept copy
+    every time, since writes through `.data` do not bump `_version`.
+    """
+
+    def __init__(self) -> None:
+        self._table: dict[int, _Content] = {}
+        self._strong: dict[int, _Content] = {}  # tensors that take no weak reference: this step's only
+        self._serial = 0
+        # The latest step's big named tensors: name -> (tensor, grad, quick key, view), held strongly.
+        self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView]] = {}
+        # The latest step's small CPU tensors that looked unchanged: their order and values by dtype.
+        self._small: list[tuple[tuple, dict[torch.dtype, torch.Tensor]]] = [((), {}), ((), {})]
+
+    def clear(self) -> None:
+        self._table = {}
+        self._strong = {}
+        self._named = {}
+        self._small = [((), {}), ((), {})]
+
+    def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
+        """TensorViews for a step's (name, tensor, role, accumulated) entries.
+
+        A tensor still bound to the same name, at the same version and storage, with the same
+        grad object at the same version, is the previous step's view at the cost of a few
+        attribute reads. Small CPU tensors are also compared by value (writes through `.data`
+        do not bump `_version`), all of them at once: one concatenation per dtype compared
+        with the previous step's; only a group that differs is read tensor by tensor.
+        """
+        self._strong = {}
+        last, named = self._named, {}
+        views: dict[str, TensorView] = {}
+        small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]] = []
+        for name, tensor, role, accumulated in entries:
+            try:
+                grad = readable_grad(tensor)
+                quick = (
+                    tensor._version, tensor.data_ptr(), tensor.shape, role, accumulated, tensor.requires_grad,
+                    type(tensor.grad_fn), None if grad is None else (grad._version, grad.data_ptr(), grad.shape),
+                )
+            except Exception:  # an odd tensor: the slow path shows what it can
+                views[name] = self.view(tensor, role, accumulated)
+                continue
+            hit = last.get(name)
+            if hit is not None and hit[0] is tensor and hit[1] is grad and hit[2] == quick:
+                view = hit[3]
+                if tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS):
+                    if tensor.device.type == "cpu" and (grad is None or grad.device.type == "cpu"):
+                        small.append((name, tensor, role, accumulated, grad))
+                    else:
+                        view = self.view(tensor, role, accumulated)
+            else:
+                view = self.view(tensor, role, accumulated)
+            named[name] = (tensor, grad, quick, view)
+            views[name] = view
+        for name, tensor, role, accumulated in self._changed_small(small):
+            view = self.view(tensor, role, accumulated)
+            views[name] = view
+            previous = named[name]
+            named[name] = (previous[0], previous[1], previous[2], view)
+        self._named = named
+        return views
+
+    def _changed_small(
+        self, small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]]
+    ) -> list[tuple[str, torch.Tensor, Role, int]]:
+        """Of the small tensors that look unchanged, those whose values (or grads') did change.
+
+        Values and grads are batched apart, so that a grad appearing (a backward pass) leaves
+        the values' batch as it was.
+        """
+        changed: set[int] = set()
+        for which in (0, 1):  # 0: the tensors' values, 1: their grads
+            members: list[tuple[int, str, torch.Tensor]] = []
+            for position, (name, tensor, _, _, grad) in enumerate(small):
+                part = tensor if which == 0 else grad
+                if part is not None:
+                    members.append((position, name, part))
+            order = tuple((name, id(part)) for _, name, part in members)
+            groups: dict[torch.dtype, list[int]] = {}
+            parts: dict[torch.dtype, list[torch.Tensor]] = {}
+            for position, _, part in members:
+                groups.setdefault(part.dtype, []).append(position)
+                parts.setdefault(part.dtype, []).append(part.detach().reshape(-1))
+            try:
+                joined = {dtype: torch.cat(tensors) for dtype, tensors in parts.items()}
+            except Exception:
+                joined = {}
+            previous_order, previous = self._small[which]
+            self._small[which] = (order, joined)
+            if previous_order != order or len(joined) != len(parts):  # other names or tensors: read each
+                changed.update(position for position, _, _ in members)
+                continue
+            for dtype, values in joined.items():
+                before = previous.get(dtype)
+                if before is None or not _same(values, before):
+                    changed.update(groups[dtype])
+        return [
+            (name, tensor, role, accumulated)
+            for position, (name, tensor, role, accumulated, _) in enumerate(small)
+            if position in changed
+        ]
+
+    def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
+        """The TensorView of one tensor now (a named one, a saved tensor, a node's grads)."""
+        try:
+            grad = readable_grad(tensor)
+            content = self._content(tensor)
+            grad_content = None if grad is None else self._content(grad)
+            grad_fn = tensor.grad_fn
+            key = (
+                None if grad_content is None else (id(grad), grad_content.serial),
+                role,
+                accumulated if grad is not None else 0,
+                bool(tensor.requires_grad),
+                bool(tensor.is_leaf),
+                None if grad_fn is None else type(grad_fn).__name__,
+            )
+            view = content.views.get(key)
+            if view is None:
+                view = TensorView(
+                    shape=tuple(int(size) for size in tensor.shape),
+                    dtype=str(tensor.dtype).removeprefix("torch."),
+                    device=str(tensor.device),
+                    requires_grad=key[3],
+                    is_leaf=key[4],
+                    grad_fn=key[5],
+                    version=_version(tensor),
+                    value=content.value,
+                    summary=content.summary,
+                    has_grad=grad is not None,
+                    grad=None if grad_content is None else grad_content.value,
+                    grad_summary=None if grad_content is None else grad_content.summary,
+                    accumulated=key[2],
+                    role=role,
+                )
+                if len(content.views) >= _MAX_VIEWS_PER_CONTENT:
+                    content.views.clear()
+                content.views[key] = view
+            return view
+        except Exception as error:  # sparse, nested, or otherwise odd tensors: show a marker, run on
+            return unreadable_view(tensor, role, error)
+
+    def _content(self, tensor: torch.Tensor) -> _Content:
+        """The values or summary of a tensor, read again only when its content may have changed."""
+        key = _content_key(tensor)
+        small = tensor.numel() <= MAX_FULL_ELEMENTS
+        entry = self._table.get(id(tensor)) or self._strong.get(id(tensor))
+        copy: torch.Tensor | None = None
+        if entry is not None and entry.ref() is tensor and entry.key == key:
+            if not small:
+                return entry
+            copy = _cpu_copy(tensor)
+            if _same(copy, entry.copy):
+                return entry
+        if small:
+            if copy is None:
+                copy = _cpu_copy(tensor)
+            if copy is None:
+                value: Values | None = marker(RuntimeError("could not copy to the CPU"))
+            else:
+                value = read_values(copy)
+                if copy.data_ptr() == tensor.data_ptr():
+                    copy = copy.clone()
+            summary = None
+        else:
+            summary = summarize(tensor)
+            value = None if summary is not None else marker(RuntimeError("no summary"))
+        self._serial += 1
+        entry = _Content(None, key, self._serial, copy, value, summary)
+        self._remember(tensor, entry)
+        return entry
+
+    def _remember(self, tensor: torch.Tensor, entry: _Content) -> None:
+        ident = id(tensor)
+        table = self._table
+
+        def forget(reference: Any) -> None:
+            if table.get(ident) is entry:
+                del table[ident]
+
+        try:
+            entry.ref = weakref.ref(tensor, forget)
+        except TypeError:  # no weak references: remember it for this step only, strongly
+            entry.ref = lambda: tensor
+            self._strong[ident] = entry
+            return
+        table[ident] = entry
 
 
 def _same(copy: torch.Tensor | None, kept: torch.Tensor | None) -> bool:
@@ -133,85 +439,13 @@ def _same(copy: torch.Tensor | None, kept: torch.Tensor | None) -> bool:
         return False
 
 
-def _version(tensor: torch.Tensor) -> int:
+def _cpu_copy(tensor: torch.Tensor) -> torch.Tensor | None:
+    """A CPU copy of a (detached) small tensor; the tensor itself when it is on the CPU already."""
     try:
-        return tensor._version
-    except Exception:  # inference tensors keep no version counter
-        return -1
-
-
-def _meta_key(tensor: torch.Tensor) -> tuple:
-    try:
-        pointer = tensor.data_ptr()
-    except Exception:
-        pointer = None
-    return (_version(tensor), pointer, tuple(tensor.shape), tensor.dtype, tensor.device, tensor.requires_grad)
-
-
-class ViewMaker:
-    """Makes TensorViews, reusing the previous one when a tensor did not change.
-
-    The cache holds the named tensors of the latest step only, strongly, so that an
-    id cannot be reused by another tensor behind its back.
-    """
-
-    def __init__(self) -> None:
-        self._cache: dict[int, _Cached] = {}
-
-    def clear(self) -> None:
-        self._cache = {}
-
-    def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
-        """TensorViews for a step's (name, tensor, role, accumulated) entries."""
-        entries = list(entries)
-        grads = [readable_grad(tensor) for _, tensor, _, _ in entries]
-        values: list[torch.Tensor | None] = [tensor for _, tensor, _, _ in entries]
-        copies = _cpu_copies(values + grads)
-        count = len(entries)
-        cache: dict[int, _Cached] = {}
-        views: dict[str, TensorView] = {}
-        for index, (name, tensor, role, accumulated) in enumerate(entries):
-            views[name] = self._view(
-                cache, tensor, role, accumulated, copies[index], grads[index], copies[count + index]
-            )
-        self._cache = cache
-        return views
-
-    def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
-        """One TensorView outside a step's named tensors (a saved tensor, a node's grads)."""
-        grad = readable_grad(tensor)
-        value_copy, grad_copy = _cpu_copies([tensor, grad])
-        return self._view(None, tensor, role, accumulated, value_copy, grad, grad_copy)
-
-    def _view(
-        self,
-        cache: dict[int, _Cached] | None,
-        tensor: torch.Tensor,
-        role: Role,
-        accumulated: int,
-        value_copy: torch.Tensor | None,
-        grad: torch.Tensor | None,
-        grad_copy: torch.Tensor | None,
-    ) -> TensorView:
-        try:
-            key = (_meta_key(tensor), None if grad is None else _meta_key(grad), role, accumulated)
-            cached = self._cache.get(id(tensor))
-            if cached is not None and cached.tensor is tensor and cached.grad is grad and cached.key == key:
-                # Small tensors are compared every time: writes through `.data` do not bump _version.
-                if (tensor.numel() > MAX_FULL_ELEMENTS or _same(value_copy, cached.values)) and (
-                    grad is None or grad.numel() > MAX_FULL_ELEMENTS or _same(grad_copy, cached.grad_values)
-                ):
-                    if cache is not None:
-                        cache[id(tensor)] = cached
-                    return cached.view
-            view = make_view(tensor, role, accumulated, value_copy, grad, grad_copy)
-            if cache is not None:
-                cache[id(tensor)] = _Cached(
-                    tensor, grad, key, view, _small_copy(tensor, value_copy), _small_copy(grad, grad_copy)
-                )
-            return view
-        except Exception as error:  # sparse, nested, or otherwise odd tensors: show a marker, run on
-            return unreadable_view(tensor, role, error)
+        detached = tensor.detach()
+        return detached if detached.device.type == "cpu" else detached.to("cpu")
+    except Exception:  # e.g. a meta tensor: the view shows a marker
+        return None
 
 
 def unreadable_view(tensor: torch.Tensor, role: Role, error: BaseException) -> TensorView:
@@ -237,73 +471,9 @@ def unreadable_view(tensor: torch.Tensor, role: Role, error: BaseException) -> T
     )
 
 
-def make_view(
-    tensor: torch.Tensor,
-    role: Role = "tensor",
-    accumulated: int = 0,
-    value_copy: torch.Tensor | None = None,
-    grad: torch.Tensor | None = None,
-    grad_copy: torch.Tensor | None = None,
-) -> TensorView:
-    """A fresh TensorView of `tensor` (value_copy / grad_copy: its CPU copies)."""
-    if value_copy is None:
-        value_copy = _cpu_copies([tensor])[0]
-    value, summary = _value_and_summary(tensor, value_copy)
-    grad_value, grad_summary = (None, None) if grad is None else _value_and_summary(grad, grad_copy)
-    grad_fn = tensor.grad_fn
-    return TensorView(
-        shape=tuple(int(size) for size in tensor.shape),
-        dtype=str(tensor.dtype).removeprefix("torch."),
-        device=str(tensor.device),
-        requires_grad=bool(tensor.requires_grad),
-        is_leaf=bool(tensor.is_leaf),
-        grad_fn=None if grad_fn is None else type(grad_fn).__name__,
-        version=_version(tensor),
-        value=value,
-        summary=summary,
-        has_grad=grad is not None,
-        grad=grad_value,
-        grad_summary=grad_summary,
-        accumulated=accumulated if grad is not None else 0,
-        role=role,
-    )
-
-
-def _value_and_summary(tensor: torch.Tensor, copy: torch.Tensor | None) -> tuple[Values | None, Summary | None]:
-    if copy is None:
-        return marker(RuntimeError("could not copy to the CPU")), None
-    if tensor.numel() <= MAX_FULL_ELEMENTS:
-        return read_values(copy), None
-    summary = summarize(copy)
-    return (None, summary) if summary is not None else (marker(RuntimeError("no summary")), None)
-
-
-def _cpu_copies(tensors: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
-    """CPU copies of (detached) tensors, with one synchronisation per device at most."""
-    copies: list[torch.Tensor | None] = []
-    devices: set[torch.device] = set()
-    for tensor in tensors:
-        if tensor is None:
-            copies.append(None)
-            continue
-        try:
-            detached = tensor.detach()
-            if detached.device.type == "cpu":
-                copies.append(detached)
-            else:
-                copies.append(detached.to("cpu", non_blocking=True))
-                devices.add(detached.device)
-        except Exception:  # e.g. a meta tensor: the view shows a marker
-            copies.append(None)
-    for device in devices:
-        try:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            elif device.type == "mps":
-                torch.mps.synchronize()
-        except Exception:
-            pass
-    return copies
+def make_view(tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
+    """A fresh TensorView of `tensor`, read now, remembered nowhere."""
+    return ViewMaker().view(tensor, role, accumulated)
 
 
 # -- which tensors a step shows --------------------------------------------------------------
@@ -380,7 +550,72 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     return named
 
 
+class _ModuleWatch:
+    """While a run is on, which modules' parameter lists may have changed.
+
+    torch's global registration hooks (parameters, buffers, submodules) fire on every
+    `module.x = ...` and `register_*` call; each bumps a generation, and a module's walked
+    list of tensors is reused only while the generation is the one it was walked at. So the
+    walk over a model's named tensors is done again only when a binding inside it changed.
+    """
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.active = 0
+        self._handles: list[Any] = []
+        self._walked: dict[tuple[int, str], tuple[Any, int, list[tuple[str, torch.Tensor, Role]]]] = {}
+
+    def _bump(self, *args: Any) -> None:
+        self.generation += 1
+
+    def install(self) -> None:
+        if self.active == 0:
+            from torch.nn.modules import module as torch_module
+
+            self._handles = [
+                torch_module.register_module_parameter_registration_hook(self._bump),
+                torch_module.register_module_buffer_registration_hook(self._bump),
+                torch_module.register_module_module_registration_hook(self._bump),
+            ]
+        self.active += 1
+
+    def uninstall(self) -> None:
+        self.active -= 1
+        if self.active == 0:
+            for handle in self._handles:
+                handle.remove()
+            self._handles = []
+            self._walked = {}
+
+    def tensors(self, prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
+        if not self.active:
+            return _walk_module(prefix, module)
+        key = (id(module), prefix)
+        found = self._walked.get(key)
+        if found is not None and found[0]() is module and found[1] == self.generation:
+            return found[2]
+        walked = _walk_module(prefix, module)
+        table = self._walked
+
+        def forget(reference: Any) -> None:  # a freed module's tensors are not kept alive here
+            if key in table and table[key][0] is reference:
+                del table[key]
+
+        try:
+            table[key] = (weakref.ref(module, forget), self.generation, walked)
+        except TypeError:
+            pass
+        return walked
+
+
+module_watch = _ModuleWatch()
+
+
 def _module_tensors(prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
+    return module_watch.tensors(prefix, module)
+
+
+def _walk_module(prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
     try:
         parameters: list[tuple[str, torch.Tensor, Role]] = [
             (f"{prefix}.{name}", tensor, "parameter") for name, tensor in module.named_parameters()

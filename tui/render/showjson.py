@@ -31,7 +31,14 @@ def tensor_json(view: TensorView) -> dict[str, Any]:
 
 
 def _grads(views: Sequence[TensorView | None]) -> list[Any]:
-    return [None if view is None else thaw_values(view.value) for view in views]
+    """Each grad in full (nested lists, a number for 0-d), or its summary object when it is too big."""
+    return [None if view is None else _grad(view) for view in views]
+
+
+def _grad(view: TensorView) -> Any:
+    if view.value is None and view.summary is not None:
+        return {"summary": view.summary.to_json()}
+    return thaw_values(view.value)
 
 
 def node_json(step: Step) -> dict[str, Any] | None:

@@ -1,0 +1,234 @@
+"""Typed events in, immutable Steps out: what the runner saw, turned into what the learner sees.
+
+The runner (runner.py) decides *when* a step is made (the tracer stopped, a probe fired,
+the run ended, the step cap); the StepMaker decides *what* it holds: the named tensors'
+views, the phase, the graph, where the script is. Each kind of moment is its own event
+class carrying exactly its fields, so a step cannot be made with a field its kind does
+not have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import FrameType
+from typing import Any, Callable, Mapping, Union
+
+import torch  # the step maker reads the script's live tensors
+
+from tui.engine import output
+from tui.engine.accumulation import Accumulation
+from tui.engine.graph import GraphCapture
+from tui.engine.loops import LoopCounters
+from tui.engine.resets import ManualResets
+from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
+from tui.steps.model import ExceptionInfo, Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Step, TensorView
+from tui.steps.phases import changes, event_phase, line_phase
+
+
+@dataclasses.dataclass(frozen=True)
+class LineReached:
+    """The script is about to run a line (the state is the state before it)."""
+
+    kind: Kind = dataclasses.field(default="line", init=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeRan:
+    """A backward pass ran one autograd node (an AccumulateGrad node: `accumulate`)."""
+
+    node: NodeEvent
+    graph: Graph | None  # the graph as it was before the pass (nodes are freed as it runs)
+    accumulate: bool = False
+
+    @property
+    def kind(self) -> Kind:
+        return "accumulate" if self.accumulate else "backward"
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamUpdated:
+    """optimizer.step() updated one parameter; `pending`: later parameters, shown as they were."""
+
+    update: ParamUpdate
+    pending: Mapping[str, TensorView] = dataclasses.field(default_factory=dict)
+    kind: Kind = dataclasses.field(default="optimizer", init=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class GradsReset:
+    """zero_grad() (or a `.grad` reset) cleared grads."""
+
+    reset: ResetEvent
+    kind: Kind = dataclasses.field(default="reset", init=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ended:
+    """The script ran to its end (or was stopped, or called sys.exit()); the final state."""
+
+    message: str | None = None
+    kind: Kind = dataclasses.field(default="end", init=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    """The script raised and nothing caught it."""
+
+    exception: ExceptionInfo
+    kind: Kind = dataclasses.field(default="exception", init=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class LimitReached:
+    """The step cap ends the run here."""
+
+    message: str
+    kind: Kind = dataclasses.field(default="limit", init=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class RanUntraced:
+    """A continue ran a stretch at native speed; this step stands for it (message set once made)."""
+
+    kind: Kind = dataclasses.field(default="untraced", init=False)
+
+
+Event = Union[LineReached, NodeRan, ParamUpdated, GradsReset, Ended, Raised, LimitReached, RanUntraced]
+SUB_STEP_KINDS: frozenset[Kind] = frozenset({"backward", "accumulate", "optimizer", "reset"})
+
+
+class StepMaker:
+    """Makes the Steps of one run, remembering what the previous step showed (for phases)."""
+
+    def __init__(
+        self, filename: str, counters: LoopCounters, out: output.OutputBuffer, *, track_resets: bool = True
+    ) -> None:
+        self.filename = filename
+        self.counters = counters
+        self.output = out
+        self.views = ViewMaker()
+        self.graphs = GraphCapture()
+        self.accumulation = Accumulation()
+        # `.grad = None` / `.grad.zero_()` by hand: the runner makes them reset steps of their own.
+        self.resets = ManualResets()
+        self.track_resets = track_resets
+        # How many backward passes are running right now (the probes count them): a line run by
+        # backward() itself (a custom Function's backward, a hook) is backprop.
+        self.backward_running: Callable[[], int] = lambda: 0
+        self.globals: dict[str, Any] = {}
+        self.leaves: list[torch.Tensor] = []  # the named leaves that require grad, as of the last step
+        self.last_event: Phase | None = None  # phase of the last probe event since the last step
+        self.backward_mark = -1  # highest autograd sequence number a backward has run through
+        self.last_line: int | None = None  # the line of the last step made
+        self._previous: Mapping[str, TensorView] = {}
+        self._previous_ids: dict[str, int] = {}
+        self._phase: Phase | None = None
+
+    def clear(self) -> None:
+        self.views.clear()
+        self.graphs.clear()
+        self.accumulation.clear()
+        self.resets.clear()
+        self.leaves = []
+        self._previous = {}
+
+    @property
+    def previous_views(self) -> Mapping[str, TensorView]:
+        """What the last step showed, by name."""
+        return self._previous
+
+    def latest_view(self, name: str) -> TensorView | None:
+        """The view the last step showed under this name."""
+        return self._previous.get(name)
+
+    def make(
+        self,
+        index: int,
+        event: Event,
+        frame: FrameType | None,
+        line: int | None = None,
+        position: tuple[int | None, int | None] | None = None,
+    ) -> Step:
+        """The step for one event, numbered `index`, at `frame` (or the given line / loop position)."""
+        kind = event.kind
+        named = collect_named(frame_namespaces(frame, self.globals))
+        views = self.views.views(
+            (name, tensor, role, self.accumulation.count(tensor)) for name, tensor, role in named.tensors
+        )
+        for name, tensor, _ in named.tensors:
+            view = views[name]
+            shown = self.accumulation.observed(tensor, view)
+            if view.accumulated != shown:
+                views[name] = dataclasses.replace(view, accumulated=shown)
+        self.leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
+        if self.track_resets:
+            self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
+        if isinstance(event, ParamUpdated) and event.pending:
+            views.update((name, view) for name, view in event.pending.items() if name in views)
+        ids = {name: id(tensor) for name, tensor, _ in named.tensors}
+        if kind in SUB_STEP_KINDS:
+            phase = event_phase(kind, self._phase)
+        elif kind == "line" and self.backward_running():
+            phase = "backprop"
+        else:
+            found = changes(self._previous, views, self._previous_ids, ids)
+            named_tensors = {name: tensor for name, tensor, _ in named.tensors}
+            fresh = any(
+                named_tensors[name].grad_fn is not None
+                and sequence_nr(named_tensors[name].grad_fn) > self.backward_mark
+                for name in found.get("forward", ())
+            )
+            phase = line_phase(found, self._phase, self.last_event, fresh)
+        self.last_event = None
+        if isinstance(event, NodeRan):
+            graph = event.graph
+        else:
+            by_id = {id(tensor): views[name] for name, tensor, _ in named.tensors}
+            graph = self.graphs.capture(
+                [(name, tensor) for name, tensor, _ in named.tensors],
+                named.name_of(),
+                lambda tensor: by_id.get(id(tensor)) or self.views.view(tensor),
+            )
+        script_frame = frame
+        while script_frame is not None and script_frame.f_code.co_filename != self.filename:
+            script_frame = script_frame.f_back
+        if line is None and script_frame is not None:
+            line = script_frame.f_lineno
+        loop_line, iteration = position if position is not None else self.counters.position(script_frame, line)
+        self._previous, self._previous_ids, self._phase = views, ids, phase
+        self.last_line = line
+        return Step(
+            index=index,
+            kind=kind,
+            phase=phase,
+            line=line,
+            function=script_frame.f_code.co_name if script_frame is not None else "<module>",
+            depth=self._depth(script_frame),
+            loop_line=loop_line,
+            iteration=iteration,
+            tensors=views,
+            scalars=named.scalars,
+            graph=graph,
+            node=event.node if isinstance(event, NodeRan) else None,
+            update=event.update if isinstance(event, ParamUpdated) else None,
+            reset=event.reset if isinstance(event, GradsReset) else None,
+            exception=event.exception if isinstance(event, Raised) else None,
+            output=self.output.take(),
+            message=event.message if isinstance(event, (Ended, LimitReached)) else None,
+        )
+
+    def _depth(self, frame: FrameType | None) -> int:
+        depth = -1
+        while frame is not None:
+            if frame.f_code.co_filename == self.filename:
+                depth += 1
+            frame = frame.f_back
+        return max(depth, 0)
+
+
+def sequence_nr(node: object) -> int:
+    """The order in which autograd created a node (-1 when it does not say)."""
+    try:
+        return int(node._sequence_nr())  # type: ignore[attr-defined]
+    except Exception:
+        return -1
