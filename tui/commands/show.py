@@ -6,33 +6,21 @@ import argparse
 import json
 import sys
 
-from tui.errors import BadInput
 from tui.render.events import step_event_lines
 from tui.render.formatting import grad_text, shape_text, value_text
-from tui.render.showjson import output_until, state_json, timeline_json
+from tui.render.showjson import state_json, timeline_json
 from tui.steps.model import Step
-from tui.steps.recording import Recording, load_recording
+from tui.steps.recording import Recording, StepAt, load_recording, read_step
 
 
-def _pick(recording: Recording, step: int | None) -> int:
-    count = len(recording.steps)
-    if count == 0:
-        raise BadInput("the recording holds no steps")
-    if step is None:
-        return count - 1
-    if not 0 <= step < count:
-        raise BadInput(f"no step {step}: the recording has steps 0 to {count - 1}")
-    return step
-
-
-def _source_line(recording: Recording, line: int | None) -> str:
-    lines = recording.header.source.splitlines()
+def _source_line(at: StepAt, line: int | None) -> str:
+    lines = at.header.source.splitlines()
     if line is None or not 1 <= line <= len(lines):
         return ""
     return lines[line - 1].strip()
 
 
-def _print_state(recording: Recording, index: int) -> None:
+def _print_state(at: StepAt) -> None:
     # Rich is imported here, not at module level: `show --json` does not need it.
     from rich.console import Console
     from rich.markup import escape
@@ -42,16 +30,16 @@ def _print_state(recording: Recording, index: int) -> None:
     from tui.render.numbers import step_counter
 
     console = Console()
-    step: Step = recording.steps[index]
+    step: Step = at.step
     where = f"line {step.line}" if step.line is not None else "no line"
     if step.iteration is not None:
         where += f", iteration {step.iteration} of the loop at line {step.loop_line}"
     console.print(
-        f"[bold]{step_counter(step.index, len(recording.steps) - 1)}[/]  ·  {step.kind}  ·  "
+        f"[bold]{step_counter(step.index, at.count - 1)}[/]  ·  {step.kind}  ·  "
         f"phase [bold]{step.phase or '-'}[/]  ·  {where}"
     )
     if step.line is not None:
-        console.print(f"  [dim]{step.line:>4} │[/] {escape(_source_line(recording, step.line))}", highlight=False)
+        console.print(f"  [dim]{step.line:>4} │[/] {escape(_source_line(at, step.line))}", highlight=False)
     for line in step_event_lines(step):
         console.print(f"  {line}", markup=False, highlight=False)
     if step.exception is not None:
@@ -66,7 +54,7 @@ def _print_state(recording: Recording, index: int) -> None:
     console.print(table)
     for key, value in step.scalars.items():
         console.print(f"  {key} = {value}", markup=False, highlight=False)
-    output = output_until(recording.steps, index)
+    output = at.output
     if output:
         console.print("[bold]output[/]")
         console.print(output.rstrip("\n"), markup=False, highlight=False)
@@ -82,20 +70,33 @@ def _print_timeline(recording: Recording) -> None:
     Console().print(table)
 
 
+def _state_json(at: StepAt) -> dict[str, object]:
+    """`show --json` of one step read alone: the count and stdout come from the reader."""
+    return {**state_json([at.step], 0), "steps": at.count, "stdout": at.output}
+
+
 def main(args: argparse.Namespace) -> int:
-    """Print one state, or the timeline, of a recording."""
-    recording = load_recording(args.recording)
+    """Print one state, or the timeline, of a recording (a notice on stderr when it ends early)."""
     if args.timeline:
+        recording: Recording = load_recording(args.recording)
+        _notice(recording.notice)
         if args.json:
-            json.dump(timeline_json(recording.steps), sys.stdout)
+            json.dump(timeline_json(recording.steps), sys.stdout, allow_nan=False)
             sys.stdout.write("\n")
         else:
             _print_timeline(recording)
         return 0
-    index = _pick(recording, args.step)
+    # One step, read through the file's index (or streamed): the others are never all in memory.
+    at = read_step(args.recording, args.step)
+    _notice(at.notice)
     if args.json:
-        json.dump(state_json(recording.steps, index), sys.stdout)
+        json.dump(_state_json(at), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        _print_state(recording, index)
+        _print_state(at)
     return 0
+
+
+def _notice(notice: str | None) -> None:
+    if notice is not None:
+        print(f"gradstep: {notice}", file=sys.stderr)
