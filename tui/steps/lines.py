@@ -155,21 +155,29 @@ class _ViewCache:
     def __init__(self) -> None:
         self._views: dict[tuple[Any, ...], TensorView] = {}
 
-    def view(self, data: dict[str, Any]) -> TensorView:
+    def view(self, data: dict[str, Any], name: str) -> TensorView:
         key = []
-        for name, value in data.items():
+        for field, value in data.items():
             if isinstance(value, list):
-                if name != "shape":  # values or grads kept in full: not worth a key
-                    return TensorView.from_json(data)
+                if field != "shape":  # values or grads kept in full: not worth a key
+                    return self._new(data, name)
                 value = tuple(value)
             elif isinstance(value, dict):  # a summary: a big tensor
-                return TensorView.from_json(data)
-            key.append((name, value))
-        frozen = tuple(key)
-        view = self._views.get(frozen)
-        if view is None:
-            view = self._views[frozen] = TensorView.from_json(data)
+                return self._new(data, name)
+            key.append((field, value))
+        try:
+            frozen = tuple(key)
+            view = self._views.get(frozen)
+        except TypeError:  # an unhashable field: checked (and refused) below
+            return self._new(data, name)
+        if view is None:  # checked once: the same JSON again is the same valid view
+            view = self._views[frozen] = self._new(data, name)
         return view
+
+    @staticmethod
+    def _new(data: dict[str, Any], name: str) -> TensorView:
+        validate.check_tensor(data, f"set[{name[:40]!r}]")
+        return TensorView.from_json(data)
 
 
 class StepDecoder:
@@ -207,12 +215,13 @@ class StepDecoder:
         if not isinstance(changed, dict):
             raise LineError("set should be an object of tensors")
         for name, view in changed.items():
-            validate.check_tensor(view, f"set[{name[:40]!r}]")
+            if type(view) is not dict:
+                raise LineError(f"set[{name[:40]!r}] should be a tensor object")
         data = record.get("step")
         validate.check_step(data, "step")
         if dropped or changed:  # else the step shares the previous step's tensors
             tensors = {name: view for name, view in self._tensors.items() if name not in dropped}
-            tensors.update({name: self._views.view(view) for name, view in changed.items()})
+            tensors.update({name: self._views.view(view, name) for name, view in changed.items()})
             self._tensors = tensors
         graph_id = record.get("graph")
         if graph_id is not None and (isinstance(graph_id, bool) or graph_id != self._graph_id):
