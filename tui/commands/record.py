@@ -22,7 +22,9 @@ def resolve_script(name: str) -> Path:
     if path.is_file():
         return path
     if path.suffix != ".py" and not path.parent.parts:
-        from tui.lessons import find_lesson  # deferred: only lesson ids need the lesson index
+        from tui.lessons import (
+            find_lesson,  # deferred: only lesson ids need the lesson index
+        )
 
         return find_lesson(name).path
     raise BadInput(f"no such script: {name}")

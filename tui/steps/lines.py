@@ -209,16 +209,16 @@ class StepDecoder:
             return None
         if kind != "step":
             raise LineError(f"unknown record type {str(kind)[:40]!r}")
-        dropped = record.get("drop")
+        validate.check(record.get("drop"), ("list", "str"), "drop")
+        dropped = set(record["drop"])
         changed = record.get("set")
-        validate.check(dropped, ("list", "str"), "drop")
         if not isinstance(changed, dict):
             raise LineError("set should be an object of tensors")
         for name, view in changed.items():
             if type(view) is not dict:
                 raise LineError(f"set[{name[:40]!r}] should be a tensor object")
-        data = record.get("step")
-        validate.check_step(data, "step")
+        validate.check_step(record.get("step"), "step")
+        data: dict[str, Any] = record["step"]
         if dropped or changed:  # else the step shares the previous step's tensors
             tensors = {name: view for name, view in self._tensors.items() if name not in dropped}
             tensors.update({name: self._views.view(view, name) for name, view in changed.items()})

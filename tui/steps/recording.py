@@ -21,17 +21,24 @@ from __future__ import annotations
 
 import gc
 import gzip
-import json
 import os
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any, Iterable, Iterator
 
 from tui.errors import BadInput, RecordingError
 from tui.steps import validate
-from tui.steps.lines import FORMAT_NAME, FORMAT_VERSION, LineError, StepDecoder, StepEncoder, dumps, finite
+from tui.steps.lines import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LineError,
+    StepDecoder,
+    StepEncoder,
+    dumps,
+    finite,
+)
 from tui.steps.model import Header, Step
 
 # A block ends after this many steps or this many bytes of lines, whichever comes first.
@@ -374,7 +381,7 @@ class _Reader:
         except _Cut:
             pass
         if self.header is None:
-            raise RecordingError(f"{path} is empty: not a gradstep recording")
+            raise RecordingError(f"{path} is empty: not a gradstep recording (no complete header line; damaged or cut short?)")
         self.complete = ended
 
     def _decode(self, number: int, record: dict[str, Any]) -> Step | None:
