@@ -139,7 +139,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], fragm
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"\x1f\x8b\x08\x00garbage", "truncated or corrupt"),
+        (b"\x1f\x8b\x08\x00garbage", "damaged or cut short"),
         (os.urandom(2048), "not a gradstep recording"),
         (b"just some notes\n", "not a gradstep recording"),
     ],

@@ -113,13 +113,12 @@ def test_non_finite_statistics_stay_strict_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p, good: p.write_bytes(good[: len(good) // 2]), "truncated"),
         (lambda p, good: p.write_bytes(os.urandom(4096)), "not a gradstep recording"),
         (lambda p, good: p.write_text("print('hello')\n"), "not a gradstep recording"),
         (lambda p, good: p.write_bytes(gzip.compress(b'{"format": "something-else"}\n')), "not a gradstep"),
         (lambda p, good: p.write_bytes(gzip.compress(b"")), "empty"),
     ],
-    ids=["truncated", "random-bytes", "text-file", "foreign-json", "empty"],
+    ids=["random-bytes", "text-file", "foreign-json", "empty"],
 )
 def test_bad_files_are_rejected_with_a_reason(tmp_path: Path, make, message: str) -> None:
     good_path = tmp_path / "good.gstep"
@@ -130,13 +129,27 @@ def test_bad_files_are_rejected_with_a_reason(tmp_path: Path, make, message: str
         load_recording(bad)
 
 
-def test_a_recording_without_its_trailer_is_truncated(tmp_path: Path) -> None:
+def test_a_recording_without_its_trailer_loads_the_steps_it_holds(tmp_path: Path) -> None:
     path = tmp_path / "cut.gstep"
     write_recording(path, header(), steps(3))
     lines = gzip.open(path, "rb").read().splitlines(keepends=True)
-    path.write_bytes(gzip.compress(b"".join(lines[:-1])))
-    with pytest.raises(RecordingError, match="truncated"):
-        load_recording(path)
+    path.write_bytes(gzip.compress(b"".join(lines[:-3])))  # no trailer, index or footer
+    loaded = load_recording(path)
+    assert [step.index for step in loaded.steps] == [0, 1, 2]
+    assert not loaded.complete and loaded.notice == "the recording ends early: 3 complete steps"
+
+
+def test_a_file_cut_in_half_loads_every_step_before_the_cut(tmp_path: Path) -> None:
+    path = tmp_path / "run.gstep"
+    writer = RecordingWriter(path, header())
+    for step in steps(40):
+        writer.append(step)
+        writer.flush()  # as the writer does every 0.25 s
+    half = path.read_bytes()[: path.stat().st_size * 3 // 4]
+    path.write_bytes(half)
+    loaded = load_recording(path)
+    assert not loaded.complete and 10 < len(loaded.steps) < 40
+    assert loaded.steps == tuple(steps(40)[: len(loaded.steps)])
 
 
 def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:

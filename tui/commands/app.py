@@ -196,7 +196,11 @@ def replay(args: argparse.Namespace) -> int:
     from tui.steps.recording import load_recording
     from tui.ui.app import GradstepApp
 
-    recording = load_recording(args.recording)
+    recording = load_recording(args.recording)  # validated whole before the app mounts
+    if recording.notice is not None:
+        import sys
+
+        print(f"gradstep: {recording.notice}", file=sys.stderr)
     app = GradstepApp(
         recording=recording,
         predict=getattr(args, "predict", False),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import Any, Iterator, NoReturn
 
 from tui.errors import EXIT_OK, EXIT_SCRIPT_RAISED, BadInput
 from tui.steps.model import Step
@@ -139,6 +140,61 @@ def _os_exit_raises() -> Iterator[None]:
         os._exit = real_exit
 
 
+EXIT_INTERRUPTED = 130  # as a shell reports a Ctrl-C
+
+
+class _Interrupts:
+    """SIGINT, SIGTERM and SIGHUP end the script with an explicit `interrupted` end step.
+
+    The handler raises the engine's StopScript in the script's thread (this one), so the run
+    ends as a stop does: its end step's message says which signal. A signal that arrives while
+    a step is being written waits until the step is whole.
+    """
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._writing = False
+        self._pending = False
+        self.running = False  # set at the first step: StopScript is only raised inside the script
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, number: int, _frame: Any) -> None:
+        if self.received is not None:
+            return  # the first one is already ending the run
+        self.received = signal.Signals(number).name
+        if self._writing or not self.running:
+            self._pending = self.running
+            return
+        self._stop()
+
+    def _stop(self) -> None:
+        from tui.engine.runner import StopScript  # deferred with the engine (torch)
+
+        raise StopScript(f"interrupted by {self.received}: the recording ends here")
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+        if self._pending:
+            self._pending = False
+            self._stop()
+
+    def __enter__(self) -> _Interrupts:
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handler)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+
+
 def main(args: argparse.Namespace) -> int:
     """Record a script; exit 0 when it finished, 1 when it raised (the recording is still written)."""
     from tui.engine.budget import DEFAULT_MAX_STEPS  # deferred with the engine (it imports torch)
@@ -151,14 +207,17 @@ def main(args: argparse.Namespace) -> int:
     check_breakpoints(script, args.breakpoints)
     writer: RecordingWriter | None = None
     progress = Progress(script)
+    interrupts = _Interrupts()
 
     def on_step(step: Step) -> None:
         assert writer is not None
+        interrupts.running = step.kind not in ("end", "exception", "limit")
         # A script's RecursionError reaches us at the bottom of its stack: writing the step needs room.
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(limit + 1_000)
         try:
-            writer.append(step)
+            with interrupts.writing():
+                writer.append(step)
             progress.update(step)
         finally:
             sys.setrecursionlimit(limit)
@@ -177,10 +236,13 @@ def main(args: argparse.Namespace) -> int:
         thin_long_runs=args.max_steps == DEFAULT_MAX_STEPS,
     )
     try:
-        with RecordingWriter(args.output, session.header) as writer, _os_exit_raises():
+        with interrupts, RecordingWriter(args.output, session.header) as writer, _os_exit_raises():
             result = session.run()
     finally:
         progress.close()
+    if interrupts.received is not None:
+        print(f"wrote {args.output}: {result.steps} steps (interrupted by {interrupts.received})")
+        return EXIT_INTERRUPTED if interrupts.received == "SIGINT" else 128 + int(getattr(signal, interrupts.received))
     print(f"wrote {args.output}: {result.steps} steps ({result.status})")
     if result.status == "raised" and result.exception is not None:
         error = result.exception

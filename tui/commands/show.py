@@ -6,28 +6,16 @@ import argparse
 import json
 import sys
 
-from tui.errors import BadInput
 from tui.render.events import step_event_lines
 from tui.render.formatting import grad_text, shape_text, value_text
 from tui.render.safe_text import visible, visible_lines
-from tui.render.showjson import output_until, state_json, timeline_json
+from tui.render.showjson import state_json, timeline_json
 from tui.steps.model import Step
-from tui.steps.recording import Recording, load_recording
+from tui.steps.recording import Recording, StepAt, load_recording, read_step
 
 
-def _pick(recording: Recording, step: int | None) -> int:
-    count = len(recording.steps)
-    if count == 0:
-        raise BadInput("the recording holds no steps")
-    if step is None:
-        return count - 1
-    if not 0 <= step < count:
-        raise BadInput(f"no step {step}: the recording has steps 0 to {count - 1}")
-    return step
-
-
-def _source_line(recording: Recording, line: int | None) -> str:
-    lines = recording.header.source.splitlines()
+def _source_line(at: StepAt, line: int | None) -> str:
+    lines = at.header.source.splitlines()
     if not isinstance(line, int) or not 1 <= line <= len(lines):
         return ""
     return lines[line - 1].strip()
@@ -51,7 +39,7 @@ def output_tail(output: str) -> tuple[str, int]:
     return tail, cut
 
 
-def _print_state(recording: Recording, index: int, *, full: bool = False) -> None:
+def _print_state(at: StepAt, *, full: bool = False) -> None:
     # Rich is imported here, not at module level: `show --json` does not need it.
     # Every string from the recording goes into a Text through visible(): never markup, never an escape.
     from rich.console import Console
@@ -61,20 +49,20 @@ def _print_state(recording: Recording, index: int, *, full: bool = False) -> Non
     from tui.render.numbers import step_counter
 
     console = Console(highlight=False)
-    step: Step = recording.steps[index]
+    step: Step = at.step
     where = f"line {step.line}" if step.line is not None else "no line"
     if step.iteration is not None:
         where += f", iteration {step.iteration} of the loop at line {step.loop_line}"
     console.print(
         Text.assemble(
-            (step_counter(step.index, len(recording.steps) - 1), "bold"),
+            (step_counter(step.index, at.count - 1), "bold"),
             f"  ·  {visible(str(step.kind))}  ·  phase ",
             (visible(str(step.phase or "-")), "bold"),
             f"  ·  {visible(where)}",
         )
     )
     if step.line is not None:
-        console.print(Text.assemble("  ", (f"{step.line!s:>4} │", "dim"), " ", visible(_source_line(recording, step.line))))
+        console.print(Text.assemble("  ", (f"{step.line!s:>4} │", "dim"), " ", visible(_source_line(at, step.line))))
     for line in step_event_lines(step):
         console.print(Text("  " + visible(line)))
     if step.exception is not None:
@@ -91,7 +79,7 @@ def _print_state(recording: Recording, index: int, *, full: bool = False) -> Non
     console.print(table)
     for key, value in step.scalars.items():
         console.print(Text(visible(f"  {key} = {value}")))
-    output = output_until(recording.steps, index)
+    output = at.output
     if not output:
         return
     console.print(Text("output", style="bold"))
@@ -116,20 +104,33 @@ def _print_timeline(recording: Recording) -> None:
     Console(highlight=False).print(table)
 
 
+def _state_json(at: StepAt) -> dict[str, object]:
+    """`show --json` of one step read alone: the count and stdout come from the reader."""
+    return {**state_json([at.step], 0), "steps": at.count, "stdout": at.output}
+
+
 def main(args: argparse.Namespace) -> int:
-    """Print one state, or the timeline, of a recording."""
-    recording = load_recording(args.recording)
+    """Print one state, or the timeline, of a recording (a notice on stderr when it ends early)."""
     if args.timeline:
+        recording: Recording = load_recording(args.recording)
+        _notice(recording.notice)
         if args.json:
-            json.dump(timeline_json(recording.steps), sys.stdout)
+            json.dump(timeline_json(recording.steps), sys.stdout, allow_nan=False)
             sys.stdout.write("\n")
         else:
             _print_timeline(recording)
         return 0
-    index = _pick(recording, args.step)
+    # One step, read through the file's index (or streamed): the others are never all in memory.
+    at = read_step(args.recording, args.step)
+    _notice(at.notice)
     if args.json:
-        json.dump(state_json(recording.steps, index), sys.stdout)
+        json.dump(_state_json(at), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        _print_state(recording, index, full=getattr(args, "full", False))
+        _print_state(at, full=getattr(args, "full", False))
     return 0
+
+
+def _notice(notice: str | None) -> None:
+    if notice is not None:
+        print(f"gradstep: {notice}", file=sys.stderr)

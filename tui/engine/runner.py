@@ -168,7 +168,8 @@ class Runner:
         except StopScript as stop:
             if stop.reason == "limit":
                 return "limit", None
-            self._emit(Ended("stopped before the end of the script"), None)
+            # A stop names itself; `record` stops with "interrupted by SIGTERM: ..." on a signal.
+            self._emit(Ended("stopped before the end of the script" if stop.reason == "stopped" else stop.reason), None)
             return "stopped", None
         except SystemExit as exit_request:
             if exit_request.code in (None, 0):

@@ -2,11 +2,20 @@
 
 A stream of steps is JSON objects, one a line:
   header                                        `Header.to_json()` (its "format" names the format)
-  {"t": "graph", "id": G, "graph": {...}}      a graph, written once, before the first step using it
+  {"t": "graph", "id": G, "base": null, "nodes": [...], "roots": [...]}
+                                               a whole graph, before the first step using it
+  {"t": "graph", "id": G, "base": G-1, "nodes": [...], "order": [...], "roots": [...]}
+                                               a graph as a delta on the previous one: only the
+                                               nodes new or changed; `order` lists every node,
+                                               a run of the base's order as [start, length]
+  {"t": "block", "step": N}                    the next step is written whole (every tensor, the
+                                               whole graph): a reader may start decoding here
   {"t": "step", "step": {...}, "set": {NAME: tensor}, "drop": [NAME], "graph": G | null}
                                                `set` holds only tensors new or changed since the
                                                previous step, `drop` the names that went away
   {"t": "end", "steps": N}                     the trailer
+Format 1 wrote `{"t": "graph", "id": G, "graph": {"nodes", "roots"}}` (whole graphs only) and no
+blocks; the decoder still reads it.
 `StepEncoder` turns steps into those records (remembering what the previous step held),
 `StepDecoder` turns them back into Steps. The file (tui.steps.recording) gzips the lines; the
 engine's child writes them to a pipe, with a few records of its own around them
@@ -20,10 +29,11 @@ import math
 from types import MappingProxyType
 from typing import Any
 
-from tui.steps.model import Graph, Header, Step, TensorView
+from tui.steps import validate
+from tui.steps.model import Graph, GraphNode, Header, Step, TensorView
 
 FORMAT_NAME = "gradstep-recording"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: graph deltas, blocks, the index (version 1 files still load)
 
 
 class LineError(ValueError):
@@ -53,18 +63,27 @@ def finite(data: Any) -> Any:
 class StepEncoder:
     """Steps to records, storing each tensor only when it differs from the previous step's.
 
-    Holds the previous step's tensors and the last graph, nothing more.
+    Holds the previous step's tensors and the last graph, nothing more. A changed graph is
+    written as a delta on the last one (`base`): the nodes that are new or changed, and the
+    order of all of them, where runs of the base's own order are `[start, length]`.
+    `restart()` forgets both, so that the next step is written whole (a block's first step).
     """
 
     def __init__(self) -> None:
         self._previous: dict[str, TensorView] = {}
         self._graph: Graph | None = None
         self._graph_id = -1
+        self._graph_written = False
         self.count = 0
 
     @staticmethod
     def header(header: Header) -> dict[str, Any]:
-        return {**header.to_json()}
+        return {**header.to_json(), "format_version": FORMAT_VERSION}
+
+    def restart(self) -> None:
+        """The next step carries every tensor and its whole graph (nothing before it is needed)."""
+        self._previous = {}
+        self._graph_written = False
 
     def encode(self, step: Step) -> list[dict[str, Any]]:
         """The records for one step: a graph record first when its graph is new."""
@@ -78,9 +97,14 @@ class StepEncoder:
         graph_id: int | None = None
         graph = step.graph
         if graph is not None:
-            if graph is not self._graph and graph != self._graph:
+            if not self._graph_written or (graph is not self._graph and graph != self._graph):
                 self._graph_id += 1
-                records.append({"t": "graph", "id": self._graph_id, "graph": graph.to_json()})
+                base = self._graph if self._graph_written else None
+                delta = graph_delta(base, graph)
+                if base is not None:
+                    delta["base"] = self._graph_id - 1
+                records.append({"t": "graph", "id": self._graph_id, **delta})
+                self._graph_written = True
             self._graph = graph
             graph_id = self._graph_id
         records.append({"t": "step", "step": step.to_json(), "set": changed, "drop": dropped, "graph": graph_id})
@@ -90,6 +114,33 @@ class StepEncoder:
 
     def end(self) -> dict[str, Any]:
         return {"t": "end", "steps": self.count}
+
+
+def graph_delta(base: Graph | None, graph: Graph) -> dict[str, Any]:
+    """A graph record's fields: the whole graph, or what changed since `base`."""
+    roots = [[name, node_id] for name, node_id in graph.roots]
+    if base is None:
+        return {"base": None, "nodes": [node.to_json() for node in graph.nodes], "roots": roots}
+    old = {node.id: node for node in base.nodes}
+    position = {node.id: index for index, node in enumerate(base.nodes)}
+    nodes = [node.to_json() for node in graph.nodes if old.get(node.id) != node]
+    order: list[Any] = []
+    run_start = run_length = -1
+    for node in graph.nodes:
+        at = position.get(node.id)
+        if at is not None and run_length > 0 and at == run_start + run_length:
+            run_length += 1
+            continue
+        if run_length > 0:
+            order.append([run_start, run_length])
+            run_length = -1
+        if at is None:
+            order.append(node.id)
+        else:
+            run_start, run_length = at, 1
+    if run_length > 0:
+        order.append([run_start, run_length])
+    return {"base": True, "nodes": nodes, "order": order, "roots": roots}
 
 
 class _ViewCache:
@@ -104,32 +155,43 @@ class _ViewCache:
     def __init__(self) -> None:
         self._views: dict[tuple[Any, ...], TensorView] = {}
 
-    def view(self, data: dict[str, Any]) -> TensorView:
+    def view(self, data: dict[str, Any], name: str) -> TensorView:
         key = []
-        for name, value in data.items():
+        for field, value in data.items():
             if isinstance(value, list):
-                if name != "shape":  # values or grads kept in full: not worth a key
-                    return TensorView.from_json(data)
+                if field != "shape":  # values or grads kept in full: not worth a key
+                    return self._new(data, name)
                 value = tuple(value)
             elif isinstance(value, dict):  # a summary: a big tensor
-                return TensorView.from_json(data)
-            key.append((name, value))
-        frozen = tuple(key)
-        view = self._views.get(frozen)
-        if view is None:
-            view = self._views[frozen] = TensorView.from_json(data)
+                return self._new(data, name)
+            key.append((field, value))
+        try:
+            frozen = tuple(key)
+            view = self._views.get(frozen)
+        except TypeError:  # an unhashable field: checked (and refused) below
+            return self._new(data, name)
+        if view is None:  # checked once: the same JSON again is the same valid view
+            view = self._views[frozen] = self._new(data, name)
         return view
+
+    @staticmethod
+    def _new(data: dict[str, Any], name: str) -> TensorView:
+        validate.check_tensor(data, f"set[{name[:40]!r}]")
+        return TensorView.from_json(data)
 
 
 class StepDecoder:
-    """Graph and step records back into Steps (the header and trailer are the caller's to check).
+    """Graph, block and step records back into Steps (the header and trailer are the caller's to check).
 
-    `decode` returns the Step a step record makes, None for a graph record, and raises
-    LineError (or KeyError/TypeError/ValueError for a malformed field) for anything else.
+    `decode` returns the Step a step record makes, None for a graph or block record, and raises
+    LineError (or validate.BadLine) for anything that does not fit. Every field is checked
+    before a dataclass is built from it. Only the latest graph is kept: the writer refers to
+    no other.
     """
 
     def __init__(self) -> None:
-        self._graphs: dict[int, Graph] = {}
+        self._graph: Graph | None = None
+        self._graph_id: int | None = None
         self._tensors: dict[str, TensorView] = {}
         self._views = _ViewCache()
         self.count = 0
@@ -137,22 +199,82 @@ class StepDecoder:
     def decode(self, record: dict[str, Any]) -> Step | None:
         kind = record.get("t")
         if kind == "graph":
-            self._graphs[int(record["id"])] = Graph.from_json(record["graph"])
+            self._decode_graph(record)
+            return None
+        if kind == "block":
+            first = record.get("step")
+            if first != self.count:
+                raise LineError(f"a block says it starts at step {first!r}, not {self.count}")
+            self._tensors = {}
             return None
         if kind != "step":
-            raise LineError(f"unknown record type {kind!r}")
-        dropped = record["drop"]
-        changed = record["set"]
+            raise LineError(f"unknown record type {str(kind)[:40]!r}")
+        validate.check(record.get("drop"), ("list", "str"), "drop")
+        dropped = set(record["drop"])
+        changed = record.get("set")
+        if not isinstance(changed, dict):
+            raise LineError("set should be an object of tensors")
+        for name, view in changed.items():
+            if type(view) is not dict:
+                raise LineError(f"set[{name[:40]!r}] should be a tensor object")
+        validate.check_step(record.get("step"), "step")
+        data: dict[str, Any] = record["step"]
         if dropped or changed:  # else the step shares the previous step's tensors
             tensors = {name: view for name, view in self._tensors.items() if name not in dropped}
-            tensors.update({name: self._views.view(view) for name, view in changed.items()})
+            tensors.update({name: self._views.view(view, name) for name, view in changed.items()})
             self._tensors = tensors
-        graph_id = record["graph"]
+        graph_id = record.get("graph")
+        if graph_id is not None and (isinstance(graph_id, bool) or graph_id != self._graph_id):
+            raise LineError(f"the step refers to graph {str(graph_id)[:20]}, which is not the latest graph")
         # A read-only view of a dict nobody changes afterwards: Step keeps it as it is.
-        step = Step.from_json(
-            record["step"], MappingProxyType(self._tensors), None if graph_id is None else self._graphs[graph_id]
-        )
+        step = Step.from_json(data, MappingProxyType(self._tensors), None if graph_id is None else self._graph)
         if step.index != self.count:
             raise LineError(f"step {self.count} is missing")
         self.count += 1
         return step
+
+    def _decode_graph(self, record: dict[str, Any]) -> None:
+        graph_id = record.get("id")
+        validate.check(graph_id, "int", "id")
+        if "graph" in record:  # format 1: the whole graph
+            data = record["graph"]
+            if not isinstance(data, dict):
+                raise LineError("graph should be an object")
+            nodes, roots, base, order = data.get("nodes", []), data.get("roots", []), None, None
+        else:
+            nodes, roots, base, order = record.get("nodes"), record.get("roots"), record.get("base"), record.get("order")
+        validate.check_nodes(nodes, "nodes")
+        validate.check_roots(roots, "roots")
+        new_nodes = [GraphNode.from_json(node) for node in nodes]
+        built = {node.id: node for node in new_nodes}
+        if base is None:
+            graph_nodes = tuple(new_nodes)
+        else:
+            if base != self._graph_id or self._graph is None or isinstance(base, bool):
+                raise LineError(f"graph {graph_id} changes graph {str(base)[:20]}, which is not the latest graph")
+            graph_nodes = self._apply(self._graph, built, order)
+        self._graph = Graph(nodes=graph_nodes, roots=tuple((name, node_id) for name, node_id in roots))
+        self._graph_id = graph_id
+
+    @staticmethod
+    def _apply(base: Graph, built: dict[int, GraphNode], order: Any) -> tuple[GraphNode, ...]:
+        if not isinstance(order, list):
+            raise LineError("a graph delta has no order")
+        result: list[GraphNode] = []
+        for item in order:
+            if isinstance(item, int) and not isinstance(item, bool):
+                node = built.get(item)
+                if node is None:
+                    raise LineError(f"a graph delta places node {item}, which it does not hold")
+                result.append(node)
+            elif isinstance(item, list) and len(item) == 2 and all(isinstance(n, int) and not isinstance(n, bool) for n in item):
+                start, length = item
+                if start < 0 or length < 0 or start + length > len(base.nodes):
+                    raise LineError(f"a graph delta's run {item} is outside its base graph")
+                for node in base.nodes[start : start + length]:
+                    result.append(built.get(node.id, node))
+            else:
+                raise LineError("a graph delta's order holds something that is neither a node id nor a run")
+            if len(result) > validate.MAX_NODES:
+                raise LineError(f"a graph of more than {validate.MAX_NODES:,} nodes")
+        return tuple(result)
