@@ -158,3 +158,54 @@ def test_the_source_is_on_screen_before_the_app_has_loaded(terminal, script):
         time.sleep(0.005)
     assert seen_splash, f"{screen}\nthe app's frame came first: the source was not painted before Textual loaded"
     term.wait_for("Next", "var_1 = torch.tensor(3.0, requires_grad=True)")
+
+
+def _processes_running(path: Path) -> list[int]:
+    """Pids of processes whose command line names `path` (the engine's children on that script)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "tui.engine.child" in cmdline and str(path) in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_restarts_and_quit_during_a_long_native_call_leave_no_child_behind(terminal, tmp_path):
+    """r three times while the script holds the GIL in native code, then q: gradstep exits 0 promptly, no child lives on."""
+    pytest.importorskip("torch")
+    path = tmp_path / "stuck.py"
+    path.write_text("import torch\nx = torch.ones(2)\ntotal = sum(range(10**14))  # minutes in C, holding the GIL\n")
+    done = tmp_path / "exit-code"
+    line = f"{shlex.quote(sys.executable)} -m tui {shlex.quote(str(path))}; echo $? > {shlex.quote(str(done))}"
+    term = Terminal(["sh", "-c", line], tmp_path, (120, 36))
+    try:
+        term.wait_for("x = torch.ones(2)", "Next", timeout=90)
+        term.wait_for("step 0", timeout=90)  # the child is up and paused at line 1
+        term.keys("c", pause=1.5)  # into sum(): native code, the child's command reader starved
+        seen: set[int] = set(_processes_running(path))
+        for _ in range(2):
+            term.keys("r", pause=0.3)
+            term.wait_for("step 0", timeout=90)  # the new child is up
+            term.keys("c", pause=1.0)
+            seen.update(_processes_running(path))
+        assert len(seen) >= 2, f"expected several children over the restarts, saw {seen}"
+        term.keys("r", pause=0.1)  # a third restart, and quit at once: the replaced child is still stuck
+        seen.update(_processes_running(path))
+        started = time.monotonic()
+        term.keys("q", pause=0.2)
+        while not done.exists() and time.monotonic() - started < 20:
+            time.sleep(0.1)
+        assert done.exists(), "gradstep did not exit after q:\n" + term.screen()
+        assert done.read_text().strip() == "0"
+        assert time.monotonic() - started < 10
+        deadline = time.monotonic() + 5
+        while _processes_running(path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_running(path) == [], "a child outlived the app"
+    finally:
+        term.close()

@@ -261,3 +261,32 @@ async def test_the_tensors_table_keeps_name_value_grad_and_backwards(size):
         for column in ("name", "value", ".grad", "backwards"):
             assert column in header, f"{column} missing at {size}: {header!r}"
         assert table.max_scroll_x == 0  # nothing hides to the right
+
+
+async def test_ctrl_c_pauses_a_continue_and_then_asks_whether_to_quit():
+    """As in pdb: ctrl+c stops a running continue; with nothing running it asks, and ctrl+c again quits."""
+    live = lesson_live()
+    app = live.app
+    async with app.run_test(size=(120, 36)) as pilot:
+        await post(live, pilot, 3)
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.control.continuing
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert live.session.commands[-1] == "pause"
+        assert app.screen is app.main_screen and app.is_running  # a pause, not a question yet
+        await live.emit(pilot, lesson_recording(LESSON).steps[3])  # where the pause landed
+        await settle(pilot, app)
+        assert not app.control.continuing
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "Quit gradstep?" in screen_text(app)
+        await pilot.press("n")  # no: back to the run
+        await pilot.pause()
+        assert app.screen is app.main_screen and app.is_running
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        await pilot.press("ctrl+c")  # twice: quit
+        await pilot.pause()
+    assert app.return_code == 0 and "stop" in live.session.commands

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.ui.fakes import screen_text
+from tests.ui.screen import screen_text
 from tui.commands.notebook import notebook_script
 from tui.steps.recording import load_recording
 from tui.ui.app import GradstepApp

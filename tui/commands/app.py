@@ -118,17 +118,24 @@ def live_target(
 
 def _run_app(app: Any) -> int:
     code = app.run()
-    session = getattr(app, "session", None)
-    if session is not None:
-        session.stop()
-        wait = getattr(session, "wait", None)
-        if wait is not None and wait(STOP_GRACE_S) is None:
-            # The script is stuck where a stop request cannot reach it (native code): its child is
-            # killed, never waited on, as a learner pressing q expects.
-            kill = getattr(session, "kill", None)
-            if kill is not None:
-                kill()
+    control = getattr(app, "control", None)
+    sessions = list(getattr(control, "started", ()))
+    current = getattr(app, "session", None)
+    if current is not None and current not in sessions:
+        sessions.append(current)
+    for session in sessions:  # the current run and any a restart or a device switch replaced
+        end_session(session)
     return int(code or 0)
+
+
+def end_session(session: Any) -> None:
+    """Stop a run; a child stuck where a stop cannot reach it (native code) is killed, never waited on long."""
+    session.stop()
+    wait = getattr(session, "wait", None)
+    if wait is not None and wait(STOP_GRACE_S) is None:
+        kill = getattr(session, "kill", None)
+        if kill is not None:
+            kill()
 
 
 def _open_live(target: LiveTarget, **app_options: Any) -> int:

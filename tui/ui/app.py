@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -42,7 +43,7 @@ from tui.ui.saving import (
     start_save,
     start_whole_run,
 )
-from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.confirm import ConfirmScreen, QuitConfirmScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen, MainView
 from tui.ui.screens.picker import PickerScreen
@@ -67,7 +68,10 @@ class GradstepApp(NavigationActions, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "gradstep"
-    BINDINGS = [*KEY_BINDINGS, PREDICT_BINDING]  # a list of BindingType, as App declares it
+    # ctrl+c as pdb has it: pause a run, and when nothing runs, ask whether to quit (Textual's own
+    # ctrl+c only says "press q"). Not a priority binding: a focused input still copies with it.
+    INTERRUPT_BINDING = Binding("ctrl+c", "interrupt", "Interrupt", show=False)
+    BINDINGS = [*KEY_BINDINGS, PREDICT_BINDING, INTERRUPT_BINDING]  # a list of BindingType, as App declares it
 
     def __init__(
         self,
@@ -373,7 +377,7 @@ class GradstepApp(NavigationActions, App[int]):
 
     def action_allowed(self, action: str, screen: Screen) -> bool | None:
         """May `action` run with `screen` in front? False hides it from the footer and the palette."""
-        if action in ("quit", "help", "command_palette"):
+        if action in ("quit", "help", "command_palette", "interrupt"):
             return True
         if self.main_screen is None or screen is not self.main_screen:
             return False
@@ -562,6 +566,23 @@ class GradstepApp(NavigationActions, App[int]):
             self.progress.save(self.lesson_id, right=score.right, asked=score.asked, skipped=score.skipped, finished=predictor.finished)
         except OSError as error:
             self.notify(f"Could not save this lesson's progress: {error}", severity="warning")
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: pause what runs (a continue, a jump); otherwise ask to quit; ctrl+c again on that question quits."""
+        front = self.screen
+        main = self.main_screen
+        if main is not None and front is main and self.action_allowed("pause", main):
+            self.control.pause()
+            self.notify("Paused (ctrl+c). Press ctrl+c again to quit.", markup=False)
+            return
+        if isinstance(front, ConfirmScreen):
+            return
+        steps = self.history_at_stake()
+        lost = f" The {steps:,} steps of this run are not saved (ctrl+s saves them)." if steps else ""
+        self.push_screen(
+            QuitConfirmScreen(f"Quit gradstep?{lost} (ctrl+c again: quit)"),
+            lambda yes: self._quit_now() if yes else None,
+        )
 
     async def action_quit(self) -> None:
         """Stop the script (without waiting on it) and leave; asks first if history would be lost."""

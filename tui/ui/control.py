@@ -44,6 +44,9 @@ class RunControl:
         self.restore: list[StepCommand] = []
         self.restore_to = -1
         self.commands_log: list[StepCommand] = []
+        # Every session this app started (a restart or a device switch starts another): each is
+        # ended for good when the app leaves, not only the current one.
+        self.started: list[StepSource] = []
         self.result: RunResult | None = None
 
     # -- the session's life ---------------------------------------------------------------
@@ -64,6 +67,7 @@ class RunControl:
     def attach(self, session: StepSource) -> None:
         """The session is up; it starts paused and posts its first step (maybe already here)."""
         self.session = session
+        self.started.append(session)
         self.awaiting = not self.history.steps
         if self.history.steps and self.restore_to >= 0:
             self._restore_next()

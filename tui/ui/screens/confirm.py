@@ -18,8 +18,8 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "No", show=False),
     ]
 
-    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
-        super().__init__(id="confirm")
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No", screen_id: str = "confirm") -> None:
+        super().__init__(id=screen_id)
         self._question = question
         self._yes = yes
         self._no = no
@@ -40,3 +40,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class QuitConfirmScreen(ConfirmScreen):
+    """"Quit gradstep?" after ctrl+c: ctrl+c again is yes (a modal screen keeps the app's keys away)."""
+
+    BINDINGS = [Binding("ctrl+c", "answer(True)", "Quit", show=False)]
+
+    def __init__(self, question: str) -> None:
+        super().__init__(question, yes="Quit", screen_id="confirm-interrupt")

@@ -31,8 +31,14 @@ class NarrativePane(VerticalScroll):
             # markdown-it costs ~50 ms to import: only lessons, which have a narrative, pay it.
             from textual.widgets import Markdown
 
-            self._markdown = Markdown(text, id="narrative-markdown")
+            # Links never open: a recording's narrative is someone else's text. A click shows the address.
+            self._markdown = Markdown(text, id="narrative-markdown", open_links=False)
             self.mount(self._markdown)
         else:
             self._markdown.update(text)
         self.scroll_home(animate=False)
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        """Say where a link points, as text; open nothing."""
+        event.stop()
+        self.notify(f"link: {visible_lines(event.href)} (gradstep opens no links)", markup=False)
