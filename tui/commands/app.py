@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.inspect import InspectOptions
 from tui.steps.model import Step
 from tui.steps.runs import DeviceInfo, RunResult
 from tui.ui.live import LiveTarget, StepSource
@@ -61,7 +62,7 @@ def list_devices() -> list[DeviceInfo]:
     return [DeviceInfo(str(d["name"]), bool(d["available"]), d.get("reason"), d.get("details")) for d in ask_child()]
 
 
-def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
+def session_starter(script: Path, max_steps: int, inspect: InspectOptions | None = None) -> Callable[..., StepSource]:
     """A function the app calls (on a background thread) to start the engine's child process on the script."""
 
     def start(
@@ -74,7 +75,8 @@ def session_starter(script: Path, max_steps: int) -> Callable[..., StepSource]:
         from tui.engine.client import ChildSession  # standard library only: no torch in the app
 
         return ChildSession(
-            script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device
+            script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device,
+            inspect=inspect,
         )
 
     return start
@@ -87,6 +89,7 @@ def live_target(
     max_steps: int = 100_000,
     breakpoints: Iterable[int] = (),
     title: str | None = None,
+    inspect: InspectOptions | None = None,
 ) -> LiveTarget:
     """Check a script and describe how to run it live.
 
@@ -99,11 +102,12 @@ def live_target(
     return LiveTarget(
         script=script,
         source=source,
-        start_session=session_starter(script, max_steps),
+        start_session=session_starter(script, max_steps, inspect),
         list_devices=list_devices,
         device=device,
         breakpoints=tuple(breakpoints),
         title=title,
+        extra={"watches": list(inspect.watches)} if inspect else {},
     )
 
 
@@ -131,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
+        inspect=getattr(args, "inspect", None),
     )
     check_device(args.device)
     return _run_app(GradstepApp(live=target))
@@ -148,6 +153,7 @@ def lesson(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         title=f"{found.id}: {found.title}",
+        inspect=getattr(args, "inspect", None),
     )
     check_device(args.device)
     # Escape goes back to the lesson picker, as it does for a lesson opened from there.

@@ -100,6 +100,7 @@ def main(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         device=args.device,
+        inspect=getattr(args, "inspect", None),
     )
     try:
         with RecordingWriter(args.output, session.header) as writer:

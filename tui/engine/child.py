@@ -13,7 +13,9 @@ graph and step records as the script reaches them, then a result record and the 
     {"t": "reply", "id": K, "error": TEXT, "error_type": NAME}             or why not
 Commands arrive on the commands fd, one JSON object a line: {"c": "step_into"} (step_over,
 step_out, resume, pause, stop), {"c": "set_breakpoints", "lines": [...]},
-{"c": "export", "id": K, "request": {...}}. A reader thread takes them while the script runs,
+{"c": "export", "id": K, "request": {...}}; {"c": "evaluate", "id": K, "expr": TEXT} (answered
+{"t": "reply", "id": K, "evaluation": {...}}), {"c": "set_watches", "exprs": [...]},
+{"c": "set_conditions", "conditions": [[LINE, TEXT], ...]}. A reader thread takes them while the script runs,
 so a pause reaches a running script. The end of the commands (the app went away) stops the
 script; the process then leaves without waiting on it.
 
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tui.engine.client import PLAIN_COMMANDS
+from tui.engine.child_inspect import INSPECT_COMMANDS, inspect_options, serve_inspect
 from tui.steps.lines import StepEncoder, dumps
 
 # After the commands end (the app quit or died), the script gets this long to stop.
@@ -126,6 +129,8 @@ def _serve(session: Any, writer: StepWriter, commands: IO[bytes]) -> None:
             getattr(session, name)()
         elif name == "set_breakpoints":
             session.set_breakpoints(int(line) for line in command.get("lines", ()))
+        elif name in INSPECT_COMMANDS:  # evaluate hook (tui.engine.evaluate)
+            serve_inspect(session, writer, command)
         elif name == "export":
             threading.Thread(
                 target=_export, args=(session, writer, command.get("id"), command.get("request", {})),
@@ -164,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             breakpoints=tuple(args.breaks),
             device=args.device,
+            inspect=inspect_options(args),
         )
     except GradstepError as error:
         writer.send({"t": "failed", "error": str(error), "code": 2})
@@ -212,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--device", default=None)
     runner.add_argument("--max-steps", type=int, default=100_000)
     runner.add_argument("--break", dest="breaks", type=int, action="append", default=[])
+    runner.add_argument("--watch", dest="watches", action="append", default=[])
+    runner.add_argument("--break-if", dest="conditions", action="append", default=[])
+    runner.add_argument("--break-on", dest="break_on", action="append", default=[])
     runner.set_defaults(handler=run)
     lister = commands.add_parser("devices")
     lister.set_defaults(handler=devices)

@@ -20,6 +20,7 @@ import torch  # the script's tensors are read here, in the thread that runs it
 from tui.engine import output
 from tui.engine.accumulation import Accumulation
 from tui.engine.environment import script_environment
+from tui.engine.evaluate import Inspector
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
@@ -86,6 +87,8 @@ class Runner:
         self.graphs = GraphCapture()
         self.accumulation = Accumulation()
         self.tracer = Tracer(spec.filename, self._at_line)
+        self.inspect = Inspector(self.views)  # evaluate hook: watches, conditions (tui.engine.evaluate)
+        self.tracer.break_test = self.inspect.condition_stops
         # breaks-only runs hit their breakpoints through the instrumented code, untraced.
         self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
         self.probes = Probes(self, light=spec.mode == "breaks-only")
@@ -217,11 +220,15 @@ class Runner:
         """A breakpoint line of a breaks-only run is about to run."""
         if self._stop_requested():
             raise StopScript("stopped")
+        if not self.inspect.condition_stops(sys._getframe(1), line):  # evaluate hook
+            return
         self._emit("line", sys._getframe(1), line=line)
 
     def _header_break_hit(self, frame: FrameType, line: int, iteration: int) -> None:
         if self._stop_requested():
             raise StopScript("stopped")
+        if not self.inspect.condition_stops(frame, line):  # evaluate hook
+            return
         self._emit("line", frame, line=line, position=(line, iteration))
 
     # -- the probes' host interface -----------------------------------------------------------
@@ -235,7 +242,7 @@ class Runner:
 
     def capturing(self) -> bool:
         """Whether backward / optimizer / reset events become sub-steps now."""
-        if self._forked():
+        if self._forked() or self.inspect.busy:  # evaluate hook: an expression's backward() makes no steps
             return False
         return self.spec.mode == "record" or (self.spec.mode == "interactive" and self.command == "step")
 
@@ -246,7 +253,11 @@ class Runner:
         self._emit(kind, frame, **event)
         if self.spec.mode != "interactive":
             return True
-        command = self._next_command()
+        self.inspect.event_frame = frame  # evaluate hook: `:` at a sub-step evaluates here
+        try:
+            command = self._next_command()
+        finally:
+            self.inspect.event_frame = None
         if command == "stop":
             raise StopScript("stopped")
         if command == "step_into":
@@ -392,7 +403,8 @@ class Runner:
             scalars=named.scalars,
             graph=graph if isinstance(graph, Graph) else None,
             output=self.output.take(),
-            message=event.pop("message", None) if kind != "limit" else self._limit_message(),
+            message=event.pop("message", None) or self.inspect.take_note() if kind != "limit" else self._limit_message(),
+            watches=self.inspect.watch_values(script_frame, self._globals),  # evaluate hook
             **event,
         )
 

@@ -33,6 +33,7 @@ from tui.engine.devices import resolve_device
 from tui.engine.loops import LoopCounters, LoopTable, instrument
 from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.inspect import Evaluation, InspectOptions
 from tui.steps.lines import FORMAT_VERSION
 from tui.steps.model import ExceptionInfo, Header, Step
 from tui.steps.runs import RunResult, StepCommand
@@ -79,6 +80,7 @@ class Session:
         max_steps: int = 100_000,
         breakpoints: Iterable[int] = (),
         device: str | None = None,
+        inspect: InspectOptions | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -89,7 +91,9 @@ class Session:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise BadInput(f"cannot read {script}: {error}") from None
-        self._breakpoints = frozenset(int(line) for line in breakpoints)
+        self._inspect = inspect or InspectOptions()
+        # A conditional breakpoint is a breakpoint too (its condition is checked when the line is reached).
+        self._breakpoints = frozenset(int(line) for line in breakpoints) | {line for line, _ in self._inspect.conditions}
         tree, code = compile_script(path, source, self._breakpoints if mode == "breaks-only" else ())
         device_name, gpu_name = resolve_device(device)
         self._spec = RunSpec(
@@ -119,6 +123,7 @@ class Session:
         self._on_done = on_done
         self._commands: deque[Command] = deque()
         self._exports: deque[tuple[ExportRequest, concurrent.futures.Future[ExportResult]]] = deque()
+        self._evaluations: deque[tuple[str, concurrent.futures.Future[Evaluation]]] = deque()
         self._condition = threading.Condition()
         self._waiting = False
         self._stop = False
@@ -162,6 +167,7 @@ class Session:
         runner = Runner(
             self._spec, counters, self._on_step, self._next_command, lambda: self._stop, self._breakpoints
         )
+        runner.inspect.configure(self._inspect)
         self._runner = runner
         try:
             status, exception = runner.run()
@@ -194,6 +200,9 @@ class Session:
                 if self._exports:
                     self._serve_export(*self._exports.popleft())
                     continue
+                if self._evaluations:
+                    self._serve_evaluation(*self._evaluations.popleft())
+                    continue
                 self._condition.wait()
             self._waiting = False
             return self._commands.popleft()
@@ -212,6 +221,44 @@ class Session:
             future.set_exception(error)
         finally:
             self._condition.acquire()
+
+    def _serve_evaluation(self, source: str, future: concurrent.futures.Future[Evaluation]) -> None:
+        """In the script's thread, while paused: evaluate the learner's expression in its frame."""
+        runner = self._runner
+        self._condition.release()
+        try:
+            if runner is None:
+                raise BadInput("the script has ended: nothing to evaluate in")
+            frame = runner.paused_frame or runner.inspect.event_frame
+            future.set_result(runner.inspect.evaluate(source, frame, runner._globals))  # the module namespace
+        except BaseException as error:  # the caller sees it; the script's thread carries on waiting
+            future.set_exception(error)
+        finally:
+            self._condition.acquire()
+
+    def evaluate(self, source: str, timeout: float = EXPORT_TIMEOUT_S) -> Evaluation:
+        """Evaluate an expression (or run a statement) in the paused script's frame (any thread; blocks)."""
+        future: concurrent.futures.Future[Evaluation] = concurrent.futures.Future()
+        with self._condition:
+            if not self._waiting or self._done.is_set():
+                raise BadInput("the script is running: pause it to evaluate")
+            self._evaluations.append((source, future))
+            self._condition.notify_all()
+        return future.result(timeout=timeout)
+
+    def set_watches(self, watches: Iterable[str]) -> None:
+        """Replace the watches: evaluated at every step from the next one on."""
+        self._inspect = InspectOptions(tuple(watches), self._inspect.conditions, self._inspect.break_on)
+        runner = self._runner
+        if runner is not None:
+            runner.inspect.watches = self._inspect.watches
+
+    def set_conditions(self, conditions: Iterable[tuple[int, str]]) -> None:
+        """Replace the breakpoint conditions (a line without one stops whenever it is reached)."""
+        self._inspect = InspectOptions(self._inspect.watches, tuple(conditions), self._inspect.break_on)
+        runner = self._runner
+        if runner is not None:
+            runner.inspect.conditions = dict(self._inspect.conditions)
 
     def export_live(self, request: ExportRequest) -> ExportResult:
         """Draw a graph from the paused script's live tensors with torchviz (any thread; blocks until drawn)."""

@@ -41,6 +41,8 @@ class Tracer(bdb.Bdb):
         super().__init__()
         self.filename = filename
         self.breakpoints: frozenset[int] = frozenset()
+        # A breakpoint line stops only when this says so (a condition; tui.engine.evaluate).
+        self.break_test: Callable[[FrameType], bool] | None = None
         self.pause_requested = False
         self.native = False  # tracing dropped during a continue
         self._on_line = on_line
@@ -59,7 +61,9 @@ class Tracer(bdb.Bdb):
         return super().stop_here(frame)
 
     def break_here(self, frame: FrameType) -> bool:
-        return frame.f_lineno in self.breakpoints and frame.f_code.co_filename == self.filename
+        if frame.f_lineno not in self.breakpoints or frame.f_code.co_filename != self.filename:
+            return False
+        return self.break_test is None or self.break_test(frame)
 
     def break_anywhere(self, frame: FrameType) -> bool:
         return bool(self.breakpoints) and frame.f_code.co_filename == self.filename

@@ -20,6 +20,7 @@ from tui.render.events import pass_events
 from tui.steps.model import Header, Step
 from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
+from tui.ui.evaluating import open_evaluate
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
@@ -85,6 +86,9 @@ class GradstepApp(NavigationActions, App[int]):
         self._shown_position = -1  # the history position on screen
         self._running_timer: Timer | None = None
         self._running_shown = False  # whether the footer offers Pause (True) or Lessons
+        # `:` evaluate: what was typed (↑/↓), and the watches the engine evaluates at every step.
+        self.evaluate_history: list[str] = []
+        self.watches: list[str] = list(live.extra.get("watches", ())) if live is not None else []
 
     @property
     def replay(self) -> bool:
@@ -177,6 +181,8 @@ class GradstepApp(NavigationActions, App[int]):
         self.header = message.header
         self.device = _device_text(message.header)
         self.control.attach(message.session)
+        if self.watches and hasattr(message.session, "set_watches"):  # watches added in the app outlive a restart
+            message.session.set_watches(self.watches)
         self._follow_source(message.header.source)
         self.refresh_view()
 
@@ -407,6 +413,11 @@ class GradstepApp(NavigationActions, App[int]):
         self.saving_whole = None
         self.refresh_view()
         self.notify(f"Could not save: {message.error}", severity="error")
+
+    @guarded
+    def action_evaluate(self) -> None:
+        """Evaluate an expression in the paused script's frame (in replay: the recorded watches)."""
+        open_evaluate(self)
 
     @guarded
     def action_export(self) -> None:

@@ -32,6 +32,8 @@ KEY_BINDINGS = [
     Binding("escape", "pause", "Pause", key_display="esc", tooltip="Pause a continue or a jump"),
     Binding("escape", "lessons", "Lessons", key_display="esc", tooltip="When nothing runs: back to the lesson picker"),
     Binding("b", "toggle_breakpoint", "Breakpoint", tooltip="Toggle a breakpoint on the current line", priority=True),
+    Binding("colon,e", "evaluate", "Evaluate", key_display=":",
+            tooltip="Evaluate an expression in the paused script's frame; watch it at every step", priority=True),
     Binding("right_square_bracket", "next_iteration", "Next iter", key_display="]", priority=True),
     Binding("left_square_bracket", "previous_iteration", "Prev iter", key_display="[", priority=True),
     Binding("B", "next_phase('backprop')", "Next backprop", key_display="B", priority=True),
