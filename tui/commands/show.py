@@ -66,6 +66,12 @@ def _print_state(recording: Recording, index: int) -> None:
     console.print(table)
     for key, value in step.scalars.items():
         console.print(f"  {key} = {value}", markup=False, highlight=False)
+    if step.watches:
+        from tui.render.evaluation import watch_lines  # deferred like rich: only steps with watches
+
+        console.print("[bold]watches[/]")
+        for line in watch_lines(step.watches):
+            console.print(f"  {line}", markup=False, highlight=False)
     output = output_until(recording.steps, index)
     if output:
         console.print("[bold]output[/]")

@@ -194,6 +194,10 @@ class Inspector:
     def note(self, text: str) -> None:
         self._note = text
 
+    def note_for(self, kind: str) -> str | None:
+        """Why a line step stopped (a condition, a break-on rule), once; other kinds leave it for the stop."""
+        return self.take_note() if kind == "line" else None
+
     def take_note(self) -> str | None:
         """The reason for the stop just made (once), for the step's message."""
         note, self._note = self._note, None

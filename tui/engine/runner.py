@@ -403,7 +403,7 @@ class Runner:
             scalars=named.scalars,
             graph=graph if isinstance(graph, Graph) else None,
             output=self.output.take(),
-            message=event.pop("message", None) or self.inspect.take_note() if kind != "limit" else self._limit_message(),
+            message=self._limit_message() if kind == "limit" else event.pop("message", None) or self.inspect.note_for(kind),
             watches=self.inspect.watch_values(script_frame, self._globals),  # evaluate hook
             **event,
         )

@@ -68,6 +68,12 @@ def state_json(steps: Sequence[Step], index: int) -> dict[str, Any]:
         "stdout": output_until(steps, index),
         # Added: what the step did in words (the chain rule, the update's arithmetic, the reset).
         "event": step_event_lines(step),
+        # Added: the run's watches (--watch EXPR) evaluated at this step; [] when it had none.
+        "watches": [
+            {"expr": watch.expr, "kind": watch.kind, "text": watch.text,
+             "tensor": None if watch.tensor is None else tensor_json(watch.tensor)}
+            for watch in step.watches
+        ],
     }
 
 

@@ -1,0 +1,97 @@
+"""Watches, conditional breakpoints and the break-on rules, on the real engine (tui.engine.evaluate)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.drive import Driver
+from tui.cli import main
+from tui.steps.inspect import InspectOptions
+from tui.steps.recording import load_recording
+
+torch = pytest.importorskip("torch")
+
+
+def first_iteration_below(limit: float) -> int:
+    """Plain PyTorch, no gradstep: the 1-based iteration of the seed loop where the loss is first < limit."""
+    var_1 = torch.tensor(3.0, requires_grad=True)
+    var_2 = torch.tensor(4.0, requires_grad=True)
+    my_sgd = torch.optim.SGD([var_1, var_2], lr=3e-3)
+    for iteration in range(1, 101):
+        loss = (15 - var_1 * var_2) ** 2
+        if loss < limit:
+            return iteration
+        loss.backward()
+        my_sgd.step()
+        my_sgd.zero_grad()
+    raise AssertionError("the loss never went below the limit")
+
+
+def test_a_conditional_breakpoint_stops_at_the_first_iteration_where_it_holds(script):
+    expected = first_iteration_below(1.0)
+    assert expected > 1  # the condition is false at first: a plain breakpoint would stop earlier
+    driver = Driver(script("seed_loop.py"), breakpoints=[11], inspect=InspectOptions(conditions=((11, "loss<1"),)))
+    stop = driver.resume()
+    assert (stop.line, stop.iteration) == (11, expected)
+    assert stop.message == "breakpoint at line 11: `loss<1` is true"
+    assert stop.tensors["loss"].value < 1.0
+    driver.session.stop()
+
+
+def test_breaks_only_record_keeps_only_the_steps_where_the_condition_holds(script, tmp_path):
+    output = tmp_path / "cond.gstep"
+    code = main(["record", str(script("seed_loop.py")), "-o", str(output), "--breaks-only", "--break", "11:loss<1"])
+    assert code == 0
+    steps = load_recording(output).steps
+    stops = [step for step in steps if step.kind == "line"]
+    first = first_iteration_below(1.0)
+    assert stops[0].iteration == first and stops[0].line == 11
+    assert all(step.tensors["loss"].value < 1.0 for step in stops)
+    assert len(stops) == 100 - first + 1
+
+
+def test_a_raising_condition_stops_there_and_says_why(script):
+    driver = Driver(script("seed_loop.py"), breakpoints=[11], inspect=InspectOptions(conditions=((11, "no_such > 1"),)))
+    stop = driver.resume()
+    assert (stop.line, stop.iteration) == (11, 1)
+    assert "`no_such > 1` raised NameError: name 'no_such' is not defined; stopped here" in stop.message
+    driver.session.stop()
+
+
+def test_a_watch_is_recorded_saved_and_shown_by_show_json(script, tmp_path, capsys):
+    output = tmp_path / "watched.gstep"
+    assert main(["record", str(script("seed_sgd.py")), "-o", str(output), "--watch", "var_1.grad"]) == 0
+    steps = load_recording(output).steps
+    first_accumulate = next(step for step in steps if step.kind == "accumulate" and step.node.leaf == "var_1")
+    watch = first_accumulate.watches[0]
+    assert (watch.expr, watch.kind, watch.tensor.value) == ("var_1.grad", "tensor", -24.0)
+    assert steps[0].watches[0].text == "NameError: name 'var_1' is not defined"  # before its line ran
+    before = steps[first_accumulate.index - 1].watches[0]
+    assert (before.kind, before.text) == ("value", "None")  # no .grad yet
+    import json
+
+    capsys.readouterr()
+    assert main(["show", str(output), "--step", str(first_accumulate.index), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["watches"][0]["expr"] == "var_1.grad"
+    assert shown["watches"][0]["tensor"]["value"] == -24.0
+    assert main(["show", str(output), "--step", str(first_accumulate.index)]) == 0
+    assert "var_1.grad = -24.0000" in capsys.readouterr().out
+
+
+def test_a_recording_without_watches_has_no_watches_key():
+    import gzip
+    import json
+
+    from tests.engine.recorded import seed_recording
+
+    with gzip.open(seed_recording(), "rt") as lines:
+        records = [json.loads(line) for line in lines]
+    assert not any("watches" in record.get("step", {}) for record in records)
+
+
+@pytest.mark.parametrize("bad", ["--break=x:1", "--break=11:", "--break=11:loss <", "--watch=1 +", "--break-on=grad"])
+def test_bad_inspect_options_are_one_line_and_exit_2(script, tmp_path, capsys, bad):
+    code = main(["record", str(script("seed_loop.py")), "-o", str(tmp_path / "x.gstep"), bad])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("gradstep: error: ")
