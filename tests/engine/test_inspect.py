@@ -95,3 +95,60 @@ def test_bad_inspect_options_are_one_line_and_exit_2(script, tmp_path, capsys, b
     code = main(["record", str(script("seed_loop.py")), "-o", str(tmp_path / "x.gstep"), bad])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("gradstep: error: ")
+
+
+def break_on(*rules: str) -> InspectOptions:
+    from tui.steps.inspect import parse_break_on
+
+    return InspectOptions(break_on=tuple(parse_break_on(rule) for rule in rules))
+
+
+def stop_after_resume(driver: Driver):
+    step = driver.send("resume")
+    return driver.next_step() if step.kind == "untraced" else step
+
+
+def test_break_on_nan_stops_at_the_forward_line_whose_log_made_the_inf(script):
+    lines = script("log_nan.py").read_text().splitlines()
+    log_line = next(number for number, text in enumerate(lines, 1) if "= torch.log(" in text)
+    driver = Driver(script("log_nan.py"), inspect=break_on("nan"))
+    stop = stop_after_resume(driver)
+    assert (stop.kind, stop.line) == ("line", log_line)
+    assert stop.message == f"break on nan: `log` at line {log_line} is the first operation that produced an Inf"
+    assert "loss" not in stop.tensors  # stopped inside the line, before the loss exists
+    driver.session.stop()
+
+
+def test_break_on_nan_in_a_breaks_only_run_keeps_that_step(script, tmp_path):
+    output = tmp_path / "nan.gstep"
+    assert main(["record", str(script("log_nan.py")), "-o", str(output), "--breaks-only", "--break-on", "nan"]) == 0
+    steps = load_recording(output).steps
+    assert [step.kind for step in steps] == ["line", "end"]
+    assert "`log` at line 7" in steps[0].message
+
+
+def test_break_on_grad_stops_at_each_accumulate_and_reset_of_var_1(script):
+    driver = Driver(script("seed_sgd.py"), inspect=break_on("grad:var_1"))
+    stops = [stop_after_resume(driver) for _ in range(5)]
+    driver.session.stop()
+    # seed_sgd.py: backward at 11 (then 12), zero_grad at 13 (then 15), in the loop backward at 18, zero_grad at 20
+    assert [(stop.line, stop.iteration) for stop in stops] == [(12, None), (15, 1), (19, 1), (15, 1), (19, 2)]
+    assert "var_1.grad accumulated: now -24.0000 (it was None)" in stops[0].message
+    assert "var_1.grad was set to None (a reset)" in stops[1].message
+    assert stops[0].tensors["var_1"].grad == -24.0
+    assert not stops[1].tensors["var_1"].has_grad
+
+
+def test_break_on_node_stops_after_a_backward_through_that_node_class(script):
+    driver = Driver(script("seed_sgd.py"), inspect=break_on("node:MulBackward0"))
+    stop = stop_after_resume(driver)
+    driver.session.stop()
+    assert stop.line == 12 and stop.message == "break on node: MulBackward0 ran in the backward pass just before line 12"
+
+
+def test_break_on_grad_norm_stops_where_a_grad_first_exceeds_it(script):
+    driver = Driver(script("seed_sgd.py"), inspect=break_on("grad-norm>20"))
+    stop = stop_after_resume(driver)
+    driver.session.stop()
+    assert stop.line == 12
+    assert "the grad norm of var_1 (24)" in stop.message and "var_2" not in stop.message  # |-18| < 20

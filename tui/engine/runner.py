@@ -20,6 +20,7 @@ import torch  # the script's tensors are read here, in the thread that runs it
 from tui.engine import output
 from tui.engine.accumulation import Accumulation
 from tui.engine.environment import script_environment
+from tui.engine.breakpoints import BreakRules
 from tui.engine.evaluate import Inspector
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
@@ -89,6 +90,7 @@ class Runner:
         self.tracer = Tracer(spec.filename, self._at_line)
         self.inspect = Inspector(self.views)  # evaluate hook: watches, conditions (tui.engine.evaluate)
         self.tracer.break_test = self.inspect.condition_stops
+        self.break_rules = BreakRules(spec.filename)  # evaluate hook: --break-on (tui.engine.breakpoints)
         # breaks-only runs hit their breakpoints through the instrumented code, untraced.
         self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
         self.probes = Probes(self, light=spec.mode == "breaks-only")
@@ -138,6 +140,10 @@ class Runner:
             self._previous = {}
 
     def _execute(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
+        with self.break_rules.nan_mode(self.stop_inside):  # evaluate hook: a no-op unless `nan` is armed
+            return self._execute_script(namespace)
+
+    def _execute_script(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
         try:
             if self.spec.mode == "breaks-only":
                 self.tracer.start_untraced()
@@ -186,6 +192,8 @@ class Runner:
         if self.spec.mode == "breaks-only":  # a kick to honour a stop request: carry on untraced
             self.tracer.set_continue()
             return
+        if self.break_rules.rules:  # evaluate hook: a step made anyway brings the rules' view up to date
+            self.rule_stops(frame)
         self._emit("line", frame)
         if self.spec.mode == "interactive":
             self.paused_frame = frame
@@ -215,6 +223,34 @@ class Runner:
         self.command = "continue"
         self._untraced_from = (self._last_line, self.counters.snapshot())
         self.tracer.set_continue()
+
+    # -- evaluate hooks: break-on rules (tui.engine.breakpoints) ------------------------------
+
+    def rule_stops(self, frame: FrameType) -> bool:
+        """Before a traced line: whether an armed rule fired (its reason goes on the step)."""
+        if self.inspect.busy:
+            return False
+        reason = self.break_rules.check(frame)
+        if reason is not None:
+            self.inspect.note(reason)
+        return reason is not None
+
+    def stop_inside(self, frame: FrameType, reason: str) -> None:
+        """The `nan` rule fired inside an operation of `frame`'s line: stop right there."""
+        if self.inspect.busy or self._forked():
+            return
+        self.inspect.note(reason)
+        if self.spec.mode == "record":  # every step is kept anyway: the next line step says why
+            return
+        self._emit("line", frame)
+        if self.spec.mode == "interactive":
+            self.tracer._retrace()  # a native-speed continue: trace again, so the next command can stop
+            self.paused_frame = frame
+            try:
+                command = self._next_command()
+            finally:
+                self.paused_frame = None
+            self._obey(command, frame)
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
@@ -296,6 +332,8 @@ class Runner:
     def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None:
         """A backward / optimizer.step() / zero_grad() ran (whether or not it became sub-steps)."""
         self._last_event = phase
+        if self.break_rules.rules:  # evaluate hook: node:CLASS rules see the pass's graph
+            self.break_rules.noted(phase, roots)
         for tensor in roots:
             node = tensor.grad_fn
             if node is not None:

@@ -31,6 +31,7 @@ import torch  # the session runs PyTorch scripts; the UI only ever sees its Step
 from tui import __version__
 from tui.engine.devices import resolve_device
 from tui.engine.loops import LoopCounters, LoopTable, instrument
+from tui.engine.breakpoints import arm
 from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
 from tui.steps.inspect import Evaluation, InspectOptions
@@ -168,6 +169,7 @@ class Session:
             self._spec, counters, self._on_step, self._next_command, lambda: self._stop, self._breakpoints
         )
         runner.inspect.configure(self._inspect)
+        arm(runner, self._inspect.break_on)
         self._runner = runner
         try:
             status, exception = runner.run()
