@@ -152,3 +152,21 @@ def test_break_on_grad_norm_stops_where_a_grad_first_exceeds_it(script):
     driver.session.stop()
     assert stop.line == 12
     assert "the grad norm of var_1 (24)" in stop.message and "var_2" not in stop.message  # |-18| < 20
+
+
+def test_show_explains_the_mistake_in_text_and_json(tmp_path, capsys):
+    import json
+    import shutil
+
+    from tests.conftest import SCRIPTS
+
+    script = tmp_path / "non_scalar.py"
+    shutil.copy(SCRIPTS / "mistakes" / "non_scalar.py", script)
+    output = tmp_path / "non_scalar.gstep"
+    assert main(["record", str(script), "-o", str(output)]) == 1
+    capsys.readouterr()
+    assert main(["show", str(output), "--json"]) == 0
+    explanation = json.loads(capsys.readouterr().out)["explanation"]
+    assert explanation["line"] == 5 and "scaled.sum().backward()" in explanation["text"]
+    assert main(["show", str(output)]) == 0
+    assert "what went wrong: backward() on a tensor that is not a single number" in capsys.readouterr().out

@@ -77,3 +77,27 @@ async def test_replay_says_it_runs_no_code_and_shows_the_recorded_watches(tmp_pa
         assert "Replay runs no code" in text
         line = next(row for row in text.splitlines() if "var_1.grad =" in row)
         assert "-24.0000" in line
+
+
+async def test_the_exception_step_explains_the_mistake_in_the_scripts_words(tmp_path):
+    """GIVEN a recording of backward() twice, WHEN at its exception step, THEN the output pane says what went wrong."""
+    import shutil
+
+    from tests.conftest import SCRIPTS
+    from tui.cli import main
+    from tui.steps.recording import load_recording
+
+    script = tmp_path / "backward_twice.py"
+    shutil.copy(SCRIPTS / "mistakes" / "backward_twice.py", script)
+    output = tmp_path / "twice.gstep"
+    assert main(["record", str(script), "-o", str(output)]) == 1
+    app = GradstepApp(recording=load_recording(output))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "⚠ backward() through the same graph twice: explained" in text  # the banner over the tensors
+        output = next(line for line in text.splitlines() if "what went wrong" in line)
+        assert "⚠ what went wrong: backward() through the same graph twice" in output
+        assert "Line 6 calls loss.backward() through a graph that line 5" in text

@@ -59,6 +59,12 @@ def _print_state(recording: Recording, index: int) -> None:
         console.print(f"  [bold red]{escape(error.type)}[/]: {escape(error.message)} (line {error.line})", highlight=False)
     if step.message:
         console.print(step.message, markup=False, highlight=False)
+    from tui.render.mistakes import explain  # the classic mistakes, in this script's own words
+
+    mistake = explain(recording.steps, index, recording.header.source)
+    if mistake is not None:
+        console.print(f"[bold yellow]what went wrong: {escape(mistake.title)}[/]")
+        console.print(f"  {mistake.text}", markup=False, highlight=False)
     table = Table("name", "shape", "dtype", "device", "value", ".grad", "grad_fn", title=None, expand=False)
     for name, view in step.tensors.items():
         cells = (name, shape_text(view.shape), view.dtype, view.device, value_text(view), grad_text(view), view.grad_fn or "")
@@ -100,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     index = _pick(recording, args.step)
     if args.json:
-        json.dump(state_json(recording.steps, index), sys.stdout)
+        json.dump(state_json(recording.steps, index, recording.header.source), sys.stdout)
         sys.stdout.write("\n")
     else:
         _print_state(recording, index)

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from tui.render.events import pass_events
+from tui.render.mistakes import Mistake, explain
 from tui.steps.model import Header, Step
 from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
@@ -83,6 +84,7 @@ class GradstepApp(NavigationActions, App[int]):
         self.start_dir = _current_dir()
         self._shown_source: str | None = None  # the text in the source view
         self._default_for: tuple[Step | None, str | None] = (None, None)
+        self._explained: tuple[Step | None, Mistake | None] = (None, None)  # the classic mistake at a step
         self._shown_position = -1  # the history position on screen
         self._running_timer: Timer | None = None
         self._running_shown = False  # whether the footer offers Pause (True) or Lessons
@@ -276,11 +278,20 @@ class GradstepApp(NavigationActions, App[int]):
                 narrative=self.narration.at(step.line if step is not None else None),
                 tensor_rows=self.history.max_tensors,
                 pass_events=pass_events(self.history.steps, self.history.current),
+                explanation=self._explanation(step),
             )
             self.main_screen.show(view)
             self._shown_position = self.history.current
         except Exception as error:  # a drawing bug must not take the session down with it
             self.notify(f"{type(error).__name__}: {error}", title="Could not draw this step", severity="error")
+
+    def _explanation(self, step: Step | None) -> Mistake | None:
+        """A classic mistake this step shows, explained (tui.render.mistakes); once per step."""
+        if step is None or self._shown_source is None:
+            return None
+        if self._explained[0] is not step:
+            self._explained = (step, explain(self.history.steps, self.history.current, self._shown_source))
+        return self._explained[1]
 
     def _status_text(self) -> str:
         """The run's state for the phase bar, and a whole-run save's progress."""

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from tui.render.events import received_from
+from tui.render.mistakes import Mistake
 from tui.steps.model import NodeEvent, Step
 from tui.ui.state import Series
 from tui.ui.widgets.details import Details
@@ -40,6 +41,8 @@ class MainView:
     tensor_rows: int = 0  # the most tensors any step of the history has: the table makes room once
     # The node events of the backward pass on screen so far (tui.render.events.pass_events).
     pass_events: Mapping[int, NodeEvent] | None = None
+    # A classic mistake this step shows, explained (tui.render.mistakes), else None.
+    explanation: Mistake | None = None
 
 
 SELECT_HINT = "click a row, or ↑/↓ in the table, to follow another tensor in the tree and details"
@@ -184,7 +187,9 @@ class MainScreen(Screen):
             lines_run=view.lines_run,
             exception_line=exception_line,
         )
-        warning = accumulation_warning(step)
+        warning = accumulation_warning(step) or (
+            f"⚠ {view.explanation.title}: explained in the output pane" if view.explanation is not None else ""
+        )
         if warning != self._warning:
             self._warning = warning
             self.banner.update(warning or SELECT_HINT)
@@ -193,6 +198,6 @@ class MainScreen(Screen):
         self.tensor_table.show(step, view.previous, view.selected)
         self.graph_tree.show(step, view.selected, view.pass_events)
         self.details.show(step, view.selected, view.series, received_from(view.pass_events or {}))
-        self.output_pane.show(view.output, step)
+        self.output_pane.show(view.output, step, view.explanation)
         if self.narrative_shown:
             self.narrative_pane.show(view.narrative)
