@@ -239,6 +239,8 @@ def _missing_zero_grad(steps: Sequence[Step], index: int, script: _Script) -> Mi
             at,
         )
     body = script.body(loop)
+    if any(".zero_grad(" in script.text(line) or ".grad = None" in script.text(line) for line in body):
+        return None  # the loop resets already (accumulating on purpose, or resetting too late): the banner says it
     stepper = next((line for line in body if re.search(r"\w\.step\(\)", script.text(line))), None)
     backward = next((line for line in body if ".backward(" in script.text(line)), None)
     after = stepper or backward or (body[-1] if body else loop)
