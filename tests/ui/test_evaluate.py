@@ -101,3 +101,28 @@ async def test_the_exception_step_explains_the_mistake_in_the_scripts_words(tmp_
         output = next(line for line in text.splitlines() if "what went wrong" in line)
         assert "⚠ what went wrong: backward() through the same graph twice" in output
         assert "Line 6 calls loss.backward() through a graph that line 5" in text
+
+
+async def test_ctrl_b_sets_a_condition_and_continue_stops_where_it_first_holds(script):
+    """GIVEN the seed loop at its backward line, WHEN ctrl+b `loss<1` then c, THEN it stops at the first such iteration."""
+    from tests.engine.test_inspect import first_iteration_below
+    from tui.commands.app import live_target
+
+    app = GradstepApp(live=live_target(script("seed_loop.py")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        while app.history.step.line != 11:
+            await press(pilot, app, "n")
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await pilot.press(*"loss<1", "enter")
+        await pilot.pause()
+        assert 11 in app.history.breakpoints and app.conditions == {11: "loss<1"}
+        await press(pilot, app, "c")
+        for _ in range(2000):
+            if app.history.step.message and "is true" in app.history.step.message:
+                break
+            await pilot.pause(0.02)
+        step = app.history.step
+        assert (step.line, step.iteration) == (11, first_iteration_below(1.0))
+        assert "breakpoint at line 11: `loss<1` is true" in " ".join(screen_text(app).split())

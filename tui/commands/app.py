@@ -107,7 +107,8 @@ def live_target(
         device=device,
         breakpoints=tuple(breakpoints),
         title=title,
-        extra={"watches": list(inspect.watches)} if inspect else {},
+        extra={"watches": list(inspect.watches), "conditions": list(inspect.conditions),
+               "break_on": list(inspect.break_on)} if inspect else {},
     )
 
 

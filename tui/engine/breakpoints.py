@@ -227,5 +227,6 @@ def _short(tensor: torch.Tensor) -> str:
 def arm(runner: Any, rules: Sequence[BreakOn]) -> None:
     """Arm a runner's break-on rules: the tracer looks at every line only when a line rule needs it."""
     runner.break_rules.configure(rules)
-    if runner.break_rules.line_rules:
-        runner.tracer.line_watch = runner.rule_stops
+    runner.tracer.line_watch = runner.rule_stops if runner.break_rules.line_rules else None
+    if runner.tracer.line_watch is not None and runner.tracer.native:  # a native-speed continue: look again
+        runner.tracer._retrace()

@@ -15,7 +15,7 @@ Commands arrive on the commands fd, one JSON object a line: {"c": "step_into"} (
 step_out, resume, pause, stop), {"c": "set_breakpoints", "lines": [...]},
 {"c": "export", "id": K, "request": {...}}; {"c": "evaluate", "id": K, "expr": TEXT} (answered
 {"t": "reply", "id": K, "evaluation": {...}}), {"c": "set_watches", "exprs": [...]},
-{"c": "set_conditions", "conditions": [[LINE, TEXT], ...]}. A reader thread takes them while the script runs,
+{"c": "set_conditions", "conditions": [[LINE, TEXT], ...]}, {"c": "set_break_on", "rules": [TEXT]}. A reader thread takes them while the script runs,
 so a pause reaches a running script. The end of the commands (the app went away) stops the
 script; the process then leaves without waiting on it.
 

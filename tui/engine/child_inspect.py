@@ -11,7 +11,7 @@ from typing import Any
 
 from tui.steps.inspect import InspectOptions, InspectSpecError, parse_break, parse_break_on
 
-INSPECT_COMMANDS = frozenset({"evaluate", "set_watches", "set_conditions"})
+INSPECT_COMMANDS = frozenset({"evaluate", "set_watches", "set_conditions", "set_break_on"})
 
 
 def inspect_options(args: argparse.Namespace) -> InspectOptions:
@@ -54,5 +54,13 @@ def serve_inspect(session: Any, writer: Any, command: dict[str, Any]) -> None:
         ).start()
     elif name == "set_watches":
         session.set_watches(str(expr) for expr in command.get("exprs", ()))
+    elif name == "set_break_on":
+        rules = []
+        for text in command.get("rules", ()):
+            try:
+                rules.append(parse_break_on(str(text)))
+            except InspectSpecError:
+                continue
+        session.set_break_on(rules)
     elif name == "set_conditions":
         session.set_conditions((int(line), str(text)) for line, text in command.get("conditions", ()))

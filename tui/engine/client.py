@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Literal, cast, ge
 
 import tui
 from tui.errors import BadInput, GradstepError
-from tui.steps.inspect import Evaluation, InspectOptions
+from tui.steps.inspect import BreakOn, Evaluation, InspectOptions
 from tui.steps.lines import FORMAT_NAME, LineError, StepDecoder, dumps
 from tui.steps.model import ExceptionInfo, Header, Step
 from tui.steps.runs import RunResult, RunStatus, StepCommand
@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 # the plain ones call the session's method of that name.
 PlainCommand = Literal[StepCommand, "pause", "stop"]
 PLAIN_COMMANDS: tuple[PlainCommand, ...] = get_args(PlainCommand)
-ChildCommand = Literal[PlainCommand, "set_breakpoints", "export", "evaluate", "set_watches", "set_conditions"]
+ChildCommand = Literal[
+    PlainCommand, "set_breakpoints", "export", "evaluate", "set_watches", "set_conditions", "set_break_on"
+]
 
 # After stop(), a child that has not left within this long is killed (SIGKILL), never waited on.
 STOP_GRACE_S = 1.0
@@ -296,6 +298,9 @@ class ChildSession:
 
     def set_conditions(self, conditions: Iterable[tuple[int, str]]) -> None:
         self._send("set_conditions", conditions=[[int(line), str(text)] for line, text in conditions])
+
+    def set_break_on(self, rules: Iterable[BreakOn]) -> None:
+        self._send("set_break_on", rules=[rule.text for rule in rules])
 
     def evaluate(self, source: str, timeout: float = EXPORT_TIMEOUT_S) -> Evaluation:
         """Evaluate an expression in the paused script's frame, in the child (blocks: call off the UI thread)."""

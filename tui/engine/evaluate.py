@@ -191,6 +191,14 @@ class Inspector:
             self._note = f"breakpoint at line {line}: `{condition}` is true"
         return held
 
+    def stepped_onto(self, frame: FrameType, breakpoints: frozenset[int]) -> None:
+        """A step (not a breakpoint stop) reached a conditional breakpoint: its message says if it holds.
+
+        The app's continue steps through every line and stops where this says so.
+        """
+        if self._note is None and self.conditions and frame.f_lineno in breakpoints:
+            self.condition_stops(frame)
+
     def note(self, text: str) -> None:
         self._note = text
 

@@ -194,6 +194,7 @@ class Runner:
             return
         if self.break_rules.rules:  # evaluate hook: a step made anyway brings the rules' view up to date
             self.rule_stops(frame)
+        self.inspect.stepped_onto(frame, self.tracer.breakpoints)  # evaluate hook: says if a condition holds
         self._emit("line", frame)
         if self.spec.mode == "interactive":
             self.paused_frame = frame

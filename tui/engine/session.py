@@ -34,7 +34,7 @@ from tui.engine.loops import LoopCounters, LoopTable, instrument
 from tui.engine.breakpoints import arm
 from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
-from tui.steps.inspect import Evaluation, InspectOptions
+from tui.steps.inspect import BreakOn, Evaluation, InspectOptions
 from tui.steps.lines import FORMAT_VERSION
 from tui.steps.model import ExceptionInfo, Header, Step
 from tui.steps.runs import RunResult, StepCommand
@@ -261,6 +261,15 @@ class Session:
         runner = self._runner
         if runner is not None:
             runner.inspect.conditions = dict(self._inspect.conditions)
+
+    def set_break_on(self, rules: Iterable[BreakOn]) -> None:
+        """Replace the break-on rules; `nan` is armed only when the run starts (its mode wraps the whole run)."""
+        started_nan = tuple(rule for rule in self._inspect.break_on if rule.kind == "nan")
+        chosen = started_nan + tuple(rule for rule in rules if rule.kind != "nan")
+        self._inspect = InspectOptions(self._inspect.watches, self._inspect.conditions, chosen)
+        runner = self._runner
+        if runner is not None and self._spec.mode == "interactive":
+            arm(runner, chosen)
 
     def export_live(self, request: ExportRequest) -> ExportResult:
         """Draw a graph from the paused script's live tensors with torchviz (any thread; blocks until drawn)."""

@@ -21,7 +21,7 @@ from tui.render.mistakes import Mistake, explain
 from tui.steps.model import Header, Step
 from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
-from tui.ui.evaluating import open_evaluate
+from tui.ui.evaluating import open_condition, open_evaluate
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
@@ -42,7 +42,7 @@ from tui.ui.widgets.tensor_table import TensorTable
 # A command the engine answers within this long never shows "running…" first.
 RUNNING_DELAY_S = 0.1
 # Actions a recording cannot do: it runs no code and is already saved.
-REPLAY_CANNOT = frozenset({"restart", "device", "save", "pause"})
+REPLAY_CANNOT = frozenset({"restart", "device", "save", "pause", "break_if"})
 # Leaving (quit, restart, back to the lessons) asks first when the history holds more steps than this.
 FEW_STEPS = 20
 
@@ -91,6 +91,9 @@ class GradstepApp(NavigationActions, App[int]):
         # `:` evaluate: what was typed (↑/↓), and the watches the engine evaluates at every step.
         self.evaluate_history: list[str] = []
         self.watches: list[str] = list(live.extra.get("watches", ())) if live is not None else []
+        self.conditions: dict[int, str] = self.control.conditions  # one dict: the continue test reads it
+        self.conditions.update(dict(live.extra.get("conditions", ())) if live is not None else {})
+        self.break_on: list[Any] = list(live.extra.get("break_on", ())) if live is not None else []
 
     @property
     def replay(self) -> bool:
@@ -185,6 +188,10 @@ class GradstepApp(NavigationActions, App[int]):
         self.control.attach(message.session)
         if self.watches and hasattr(message.session, "set_watches"):  # watches added in the app outlive a restart
             message.session.set_watches(self.watches)
+        if self.conditions and hasattr(message.session, "set_conditions"):  # so do conditions and rules
+            message.session.set_conditions(sorted(self.conditions.items()))
+        if self.break_on and hasattr(message.session, "set_break_on"):
+            message.session.set_break_on(self.break_on)
         self._follow_source(message.header.source)
         self.refresh_view()
 
@@ -429,6 +436,11 @@ class GradstepApp(NavigationActions, App[int]):
     def action_evaluate(self) -> None:
         """Evaluate an expression in the paused script's frame (in replay: the recorded watches)."""
         open_evaluate(self)
+
+    @guarded
+    def action_break_if(self) -> None:
+        """A condition for the breakpoint on this line, or a break-on rule (grad:NAME, node:CLASS, grad-norm>K)."""
+        open_condition(self)
 
     @guarded
     def action_export(self) -> None:

@@ -38,3 +38,44 @@ def open_evaluate(app: Any) -> None:
         evaluate=evaluate, history=app.evaluate_history, watches=app.watches, recorded=recorded,
         on_watches=set_watches, why_not=why_not,
     ))
+
+
+def open_condition(app: Any) -> None:
+    """ctrl+b: a condition for the current line's breakpoint, or a break-on rule (live runs)."""
+    from tui.steps.inspect import parse_break_on
+    from tui.ui.screens.condition import ConditionScreen, is_rule
+
+    step = app.history.step
+    if app.replay or step is None or step.line is None or app.main_screen is None or app.screen is not app.main_screen:
+        return
+    line = step.line
+
+    def chosen(text: str | None) -> None:
+        if text is None:
+            return
+        session = app.session
+        if text and is_rule(text):
+            rule = parse_break_on(text)
+            if rule not in app.break_on:
+                app.break_on.append(rule)
+            setter = getattr(session, "set_break_on", None)
+            if rule.kind == "nan":
+                app.notify("break on nan is armed when a run starts: use --break-on nan (or r restarts with it).",
+                           timeout=5)
+            elif setter is not None:
+                setter(app.break_on)
+                app.notify(f"Breaks on {rule.text} from the next step on.", timeout=3)
+            return
+        if text:
+            app.conditions[line] = text
+        else:
+            app.conditions.pop(line, None)
+        if line not in app.history.breakpoints:
+            app.control.toggle_breakpoint(line)
+        setter = getattr(session, "set_conditions", None)
+        if setter is not None:
+            setter(sorted(app.conditions.items()))
+        app.notify(f"Line {line} stops when {text} holds." if text else f"Line {line} always stops.", timeout=3)
+        app.refresh_view()
+
+    app.push_screen(ConditionScreen(line, app.conditions.get(line, "")), chosen)
