@@ -80,12 +80,17 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--break",
         dest="breakpoints",
-        type=int,
         action="append",
         default=[],
-        metavar="LINE",
-        help="a breakpoint on this line of the script (repeatable)",
+        metavar="LINE[:CONDITION]",
+        help="a breakpoint on this line of the script, stopping only when CONDITION holds if given (repeatable)",
     )
+
+
+def _add_inspect_options(parser: argparse.ArgumentParser) -> None:
+    from tui.commands.inspect_args import add_inspect_options  # --watch, --break-on (issue 13)
+
+    add_inspect_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,12 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_script_args(run)
     _add_run_options(run)
     run.add_argument("--predict", action="store_true", help=PREDICT_HELP)
+    _add_inspect_options(run)
 
     lesson = commands.add_parser("lesson", help="open a lesson of the course by id (`03` or `03-sgd-to-15`)")
     lesson.add_argument("lesson_id", metavar="ID")
     lesson.add_argument("--copy", metavar="DIR", help="copy the lesson's script into DIR (to edit and step again) and exit")
     _add_run_options(lesson)
     lesson.add_argument("--predict", action="store_true", help=PREDICT_HELP)
+    _add_inspect_options(lesson)
 
     lessons = commands.add_parser("lessons", help="list the lessons")
     lessons.add_argument(
@@ -125,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_script_args(record)
     record.add_argument("-o", "--output", required=True, metavar="FILE.gstep", help="where to write the recording")
     _add_run_options(record)
+    _add_inspect_options(record)
     record.add_argument(
         "--breaks-only",
         action="store_true",
@@ -228,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "picker"
     module_name, function_name = _HANDLERS[command]
     try:
+        from tui.commands.inspect_args import resolve_inspect  # --break LINE:CONDITION, --watch, --break-on
+
+        resolve_inspect(args)
         module = importlib.import_module(f"tui.commands.{module_name}")
         return int(getattr(module, function_name)(args) or 0)
     except GradstepError as error:

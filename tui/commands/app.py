@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.errors import BadInput, ScriptCompileError
 from tui.steps.break_lines import check_break_lines
+from tui.steps.inspect import InspectOptions
 from tui.steps.model import Step
 from tui.steps.runs import DeviceInfo, RunResult
 from tui.ui.live import LiveTarget, StepSource
@@ -61,7 +62,9 @@ def list_devices() -> list[DeviceInfo]:
     return [DeviceInfo(str(d["name"]), bool(d["available"]), d.get("reason"), d.get("details")) for d in ask_child()]
 
 
-def session_starter(script: Path, max_steps: int, argv: Iterable[str] = ()) -> Callable[..., StepSource]:
+def session_starter(
+    script: Path, max_steps: int, argv: Iterable[str] = (), inspect: InspectOptions | None = None
+) -> Callable[..., StepSource]:
     """A function the app calls (on a background thread) to start the engine's child process on the script."""
     script_argv = tuple(argv)
 
@@ -79,6 +82,7 @@ def session_starter(script: Path, max_steps: int, argv: Iterable[str] = ()) -> C
         return ChildSession(
             script, on_step=on_step, on_done=on_done, max_steps=max_steps, breakpoints=tuple(breakpoints), device=device,
             argv=script_argv,
+            inspect=inspect,
         )
 
     return start
@@ -93,6 +97,7 @@ def live_target(
     title: str | None = None,
     argv: Iterable[str] = (),
     lesson_id: str | None = None,
+    inspect: InspectOptions | None = None,
 ) -> LiveTarget:
     """Check a script and describe how to run it live.
 
@@ -107,12 +112,19 @@ def live_target(
     return LiveTarget(
         script=script,
         source=source,
-        start_session=session_starter(script, max_steps, argv),
+        start_session=session_starter(script, max_steps, argv, inspect),
         list_devices=list_devices,
         device=device,
         breakpoints=tuple(breakpoints),
         title=title,
-        extra={"lesson": lesson_id} if lesson_id else {},
+        extra={
+            **({"lesson": lesson_id} if lesson_id else {}),
+            **(
+                {"watches": list(inspect.watches), "conditions": list(inspect.conditions), "break_on": list(inspect.break_on)}
+                if inspect
+                else {}
+            ),
+        },
     )
 
 
@@ -164,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         breakpoints=args.breakpoints,
         argv=args.script_args,
+        inspect=getattr(args, "inspect", None),
     )
     check_device(args.device)
     return _open_live(target, predict=getattr(args, "predict", False))
@@ -186,6 +199,7 @@ def lesson(args: argparse.Namespace) -> int:
         breakpoints=args.breakpoints,
         title=f"{found.id}: {found.title}",
         lesson_id=found.id,
+        inspect=getattr(args, "inspect", None),
     )
     check_device(args.device)
     # Escape goes back to the lesson picker, as it does for a lesson opened from there.

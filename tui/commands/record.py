@@ -234,6 +234,7 @@ def main(args: argparse.Namespace) -> int:
         # Under the default cap a long run keeps its most useful steps (README "Long runs"); an
         # explicit --max-steps N keeps every step up to N and stops there.
         thin_long_runs=args.max_steps == DEFAULT_MAX_STEPS,
+        inspect=getattr(args, "inspect", None),
     )
     try:
         with interrupts, RecordingWriter(args.output, session.header) as writer, _os_exit_raises():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import TYPE_CHECKING
 
 from tui.render.events import step_event_lines
 from tui.render.formatting import grad_text, shape_text, value_text
@@ -12,6 +14,9 @@ from tui.render.safe_text import visible, visible_lines
 from tui.render.showjson import state_json, timeline_json
 from tui.steps.model import Step
 from tui.steps.recording import Recording, StepAt, load_recording, read_step
+
+if TYPE_CHECKING:
+    from tui.render.mistakes import Mistake
 
 
 def _source_line(at: StepAt, line: int | None) -> str:
@@ -39,7 +44,24 @@ def output_tail(output: str) -> tuple[str, int]:
     return tail, cut
 
 
-def _print_state(at: StepAt, *, full: bool = False) -> None:
+# A classic mistake (tui/render/mistakes.py) is explained from the steps up to the one shown. `show`
+# reads one step through the file's index; for a recording up to this size it also reads the others
+# to explain what went wrong; past it, only the step itself is looked at.
+EXPLAIN_FROM_WHOLE_BYTES = 32 * 1024 * 1024
+
+
+def _explained(path: str, at: StepAt) -> Mistake | None:
+    """The classic mistake the step shows, in its script's own words, or None."""
+    from tui.render.mistakes import explain
+
+    if os.path.getsize(path) <= EXPLAIN_FROM_WHOLE_BYTES:
+        steps = load_recording(path).steps
+        if 0 <= at.step.index < len(steps):
+            return explain(steps, at.step.index, at.header.source)
+    return explain([at.step], 0, at.header.source)
+
+
+def _print_state(at: StepAt, mistake: Mistake | None = None, *, full: bool = False) -> None:
     # Rich is imported here, not at module level: `show --json` does not need it.
     # Every string from the recording goes into a Text through visible(): never markup, never an escape.
     from rich.console import Console
@@ -72,6 +94,9 @@ def _print_state(at: StepAt, *, full: bool = False) -> None:
         )
     if step.message:
         console.print(Text(visible_lines(step.message)))
+    if mistake is not None:
+        console.print(Text(visible(f"what went wrong: {mistake.title}"), style="bold yellow"))
+        console.print(Text(visible_lines(f"  {mistake.text}")))
     table = Table("name", "shape", "dtype", "device", "value", ".grad", "grad_fn", title=None, expand=False)
     for name, view in step.tensors.items():
         cells = (name, shape_text(view.shape), view.dtype, view.device, value_text(view), grad_text(view), view.grad_fn or "")
@@ -79,6 +104,12 @@ def _print_state(at: StepAt, *, full: bool = False) -> None:
     console.print(table)
     for key, value in step.scalars.items():
         console.print(Text(visible(f"  {key} = {value}")))
+    if step.watches:
+        from tui.render.evaluation import watch_lines  # deferred like rich: only steps with watches
+
+        console.print(Text("watches", style="bold"))
+        for line in watch_lines(step.watches):
+            console.print(Text(visible(f"  {line}")))
     output = at.output
     if not output:
         return
@@ -104,9 +135,10 @@ def _print_timeline(recording: Recording) -> None:
     Console(highlight=False).print(table)
 
 
-def _state_json(at: StepAt) -> dict[str, object]:
-    """`show --json` of one step read alone: the count and stdout come from the reader."""
-    return {**state_json([at.step], 0), "steps": at.count, "stdout": at.output}
+def _state_json(at: StepAt, mistake: Mistake | None) -> dict[str, object]:
+    """`show --json` of one step read alone: the count, stdout and explanation come from the reader."""
+    explanation = None if mistake is None else {"title": mistake.title, "text": mistake.text, "line": mistake.line}
+    return {**state_json([at.step], 0), "steps": at.count, "stdout": at.output, "explanation": explanation}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -123,11 +155,12 @@ def main(args: argparse.Namespace) -> int:
     # One step, read through the file's index (or streamed): the others are never all in memory.
     at = read_step(args.recording, args.step)
     _notice(at.notice)
+    mistake = _explained(args.recording, at)
     if args.json:
-        json.dump(_state_json(at), sys.stdout, allow_nan=False)
+        json.dump(_state_json(at, mistake), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        _print_state(at, full=getattr(args, "full", False))
+        _print_state(at, mistake, full=getattr(args, "full", False))
     return 0
 
 

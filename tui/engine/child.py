@@ -15,7 +15,10 @@ graph and step records as the script reaches them, then a result record and the 
 Commands arrive on the commands fd, one JSON object a line: {"c": "step_into"} (step_over,
 step_out, resume, pause, stop), {"c": "set_breakpoints", "lines": [...]},
 {"c": "export", "id": K, "request": {...}}, {"c": "input", "text": LINE} (or "eof": true) answering
-an input record; a stop or the end of the commands ends a pending input() with EOFError. A reader thread takes them while the script runs,
+an input record (a stop or the end of the commands ends a pending input() with EOFError);
+{"c": "evaluate", "id": K, "expr": TEXT} (answered {"t": "reply", "id": K, "evaluation": {...}}),
+{"c": "set_watches", "exprs": [...]}, {"c": "set_conditions", "conditions": [[LINE, TEXT], ...]},
+{"c": "set_break_on", "rules": [TEXT]}. A reader thread takes them while the script runs,
 so a pause reaches a running script. The end of the commands (the app went away) stops the
 script; the process then leaves without waiting on it.
 
@@ -41,6 +44,7 @@ from contextlib import contextmanager  # noqa: E402
 from pathlib import Path
 from typing import IO, Any
 
+from tui.engine.child_inspect import INSPECT_COMMANDS, inspect_options, serve_inspect  # noqa: E402
 from tui.engine.client import PLAIN_COMMANDS  # noqa: E402
 from tui.steps.lines import StepEncoder, dumps  # noqa: E402
 
@@ -193,6 +197,8 @@ def _serve(session: Any, writer: StepWriter, commands: IO[bytes], lines: AppInpu
             getattr(session, name)()
         elif name == "set_breakpoints":
             session.set_breakpoints(int(line) for line in command.get("lines", ()))
+        elif name in INSPECT_COMMANDS:  # evaluate hook (tui.engine.evaluate)
+            serve_inspect(session, writer, command)
         elif name == "export":
             threading.Thread(
                 target=_export, args=(session, writer, command.get("id"), command.get("request", {})),
@@ -236,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             argv=args.script_args,
             read_line=lines.read_line,
+            inspect=inspect_options(args),
         )
     except GradstepError as error:
         writer.send({"t": "failed", "error": str(error), "code": 2})
@@ -288,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--break", dest="breaks", type=int, action="append", default=[])
     # The script's sys.argv[1:], one `--script-arg=WORD` each (the `=` form takes words that start with -).
     runner.add_argument("--script-arg", dest="script_args", action="append", default=[])
+    runner.add_argument("--watch", dest="watches", action="append", default=[])
+    runner.add_argument("--break-if", dest="conditions", action="append", default=[])
+    runner.add_argument("--break-on", dest="break_on", action="append", default=[])
     runner.set_defaults(handler=run)
     lister = commands.add_parser("devices")
     lister.set_defaults(handler=devices)

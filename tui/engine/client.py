@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, cast, get_args
 
 import tui
 from tui.errors import BadInput, GradstepError
+from tui.steps.inspect import BreakOn, Evaluation, InspectOptions
 from tui.steps.lines import FORMAT_NAME, LineError, StepDecoder, dumps
 from tui.steps.model import ExceptionInfo, Header, Step
 from tui.steps.runs import RunResult, RunStatus, StepCommand
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
 # the plain ones call the session's method of that name.
 PlainCommand = Literal[StepCommand, "pause", "stop"]
 PLAIN_COMMANDS: tuple[PlainCommand, ...] = get_args(PlainCommand)
-ChildCommand = Literal[PlainCommand, "set_breakpoints", "export", "input"]
+ChildCommand = Literal[
+    PlainCommand, "set_breakpoints", "export", "input", "evaluate", "set_watches", "set_conditions", "set_break_on"
+]
 
 # After stop(), a child that has not left within this long is killed (SIGKILL), never waited on.
 STOP_GRACE_S = 1.0
@@ -102,6 +105,7 @@ class ChildSession:
         python: str | None = None,
         argv: Iterable[str] = (),
         on_input: Callable[[str], object] | None = None,
+        inspect: InspectOptions | None = None,
     ) -> None:
         self._on_step = on_step
         # The script called input(PROMPT): answer with answer_input(line) (None: end of input).
@@ -121,6 +125,8 @@ class ChildSession:
         for line in sorted({int(line) for line in breakpoints}):
             arguments += ["--break", str(line)]
         script_argv = [str(word) for word in argv]
+        if inspect:
+            arguments += inspect.to_args()
         steps_read, steps_write = os.pipe()
         commands_read, commands_write = os.pipe()
         self._log = tempfile.TemporaryFile(prefix="gradstep-engine-")
@@ -305,6 +311,33 @@ class ChildSession:
             self._send("input", eof=True)
         else:
             self._send("input", text=line)
+
+    def set_watches(self, watches: Iterable[str]) -> None:
+        self._send("set_watches", exprs=list(watches))
+
+    def set_conditions(self, conditions: Iterable[tuple[int, str]]) -> None:
+        self._send("set_conditions", conditions=[[int(line), str(text)] for line, text in conditions])
+
+    def set_break_on(self, rules: Iterable[BreakOn]) -> None:
+        self._send("set_break_on", rules=[rule.text for rule in rules])
+
+    def evaluate(self, source: str, timeout: float = EXPORT_TIMEOUT_S) -> Evaluation:
+        """Evaluate an expression in the paused script's frame, in the child (blocks: call off the UI thread)."""
+        if self._done.is_set():
+            raise BadInput("the script has ended: nothing to evaluate in")
+        ident = next(self._ids)
+        future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+        self._replies[ident] = future
+        self._send("evaluate", id=ident, expr=source)
+        try:
+            reply = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            self._replies.pop(ident, None)
+            raise GradstepError("the expression took too long (it still runs in the script)") from None
+        if "error" in reply:
+            error = str(reply["error"])
+            raise BadInput(error) if reply.get("error_type") == "BadInput" else GradstepError(error)
+        return Evaluation.from_json(reply["evaluation"])
 
     def stop(self) -> None:
         """End the run; a child that has not left within STOP_GRACE_S is killed. Never waits."""

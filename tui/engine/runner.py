@@ -22,6 +22,8 @@ from tui.engine import output
 from tui.engine.accumulation import Accumulation
 from tui.engine.budget import StepBudget
 from tui.engine.environment import script_environment
+from tui.engine.breakpoints import BreakRules
+from tui.engine.evaluate import Inspector
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
@@ -102,6 +104,9 @@ class Runner:
         self.maker = StepMaker(spec.filename, counters, self.output, track_resets=spec.mode != "breaks-only")
         self.budget = StepBudget(spec.max_steps, thin=spec.thin_long_runs and spec.mode == "record")
         self.tracer = Tracer(spec.filename, self._at_line)
+        self.inspect = Inspector(self.views)  # evaluate hook: watches, conditions (tui.engine.evaluate)
+        self.tracer.break_test = self.inspect.condition_stops
+        self.break_rules = BreakRules(spec.filename)  # evaluate hook: --break-on (tui.engine.breakpoints)
         # breaks-only runs hit their breakpoints through the instrumented code, untraced.
         self.tracer.breakpoints = breakpoints if spec.mode != "breaks-only" else frozenset()
         self.probes = Probes(self, light=spec.mode == "breaks-only")
@@ -154,6 +159,10 @@ class Runner:
             self.maker.clear()
 
     def _execute(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
+        with self.break_rules.nan_mode(self.stop_inside):  # evaluate hook: a no-op unless `nan` is armed
+            return self._execute_script(namespace)
+
+    def _execute_script(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
         try:
             if self.spec.mode == "breaks-only":
                 self.tracer.start_untraced()
@@ -210,6 +219,9 @@ class Runner:
             self.count, self.counters.position(frame)[1]
         ):
             return  # a long record run past its budget: this iteration's lines are not kept
+        if self.break_rules.rules:  # evaluate hook: a step made anyway brings the rules' view up to date
+            self.rule_stops(frame)
+        self.inspect.stepped_onto(frame, self.tracer.breakpoints)  # evaluate hook: says if a condition holds
         self._emit(LineReached(), frame)
         if self.spec.mode == "interactive":
             self.paused_frame = frame
@@ -252,15 +264,47 @@ class Runner:
                 return False
         return True
 
+    # -- evaluate hooks: break-on rules (tui.engine.breakpoints) ------------------------------
+
+    def rule_stops(self, frame: FrameType) -> bool:
+        """Before a traced line: whether an armed rule fired (its reason goes on the step)."""
+        if self.inspect.busy:
+            return False
+        reason = self.break_rules.check(frame)
+        if reason is not None:
+            self.inspect.note(reason)
+        return reason is not None
+
+    def stop_inside(self, frame: FrameType, reason: str) -> None:
+        """The `nan` rule fired inside an operation of `frame`'s line: stop right there."""
+        if self.inspect.busy or self._forked():
+            return
+        self.inspect.note(reason)
+        if self.spec.mode == "record":  # every step is kept anyway: the next line step says why
+            return
+        self._emit(LineReached(), frame)
+        if self.spec.mode == "interactive":
+            self.tracer._retrace()  # a native-speed continue: trace again, so the next command can stop
+            self.paused_frame = frame
+            try:
+                command = self._next_command()
+            finally:
+                self.paused_frame = None
+            self._obey(command, frame)
+
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
         if self._stop_requested():
             raise StopScript("stopped")
+        if not self.inspect.condition_stops(sys._getframe(1), line):  # evaluate hook
+            return
         self._emit(LineReached(), sys._getframe(1), line=line)
 
     def _header_break_hit(self, frame: FrameType, line: int, iteration: int) -> None:
         if self._stop_requested():
             raise StopScript("stopped")
+        if not self.inspect.condition_stops(frame, line):  # evaluate hook
+            return
         self._emit(LineReached(), frame, line=line, position=(line, iteration))
 
     # -- the probes' host interface -----------------------------------------------------------
@@ -274,7 +318,7 @@ class Runner:
 
     def capturing(self) -> bool:
         """Whether backward / optimizer / reset events become sub-steps now."""
-        if self._forked():
+        if self._forked() or self.inspect.busy:  # evaluate hook: an expression's backward() makes no steps
             return False
         if self.spec.mode == "record":
             return self.budget.keeps_sub_steps(self.count)
@@ -287,7 +331,11 @@ class Runner:
         self._emit(event, frame, line=line)
         if self.spec.mode != "interactive":
             return True
-        command = self._next_command()
+        self.inspect.event_frame = frame  # evaluate hook: `:` at a sub-step evaluates here
+        try:
+            command = self._next_command()
+        finally:
+            self.inspect.event_frame = None
         if command == "stop":
             raise StopScript("stopped")
         if command == "step_into":
@@ -327,6 +375,8 @@ class Runner:
     def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None:
         """A backward / optimizer.step() / zero_grad() ran (whether or not it became sub-steps)."""
         self.maker.last_event = phase
+        if self.break_rules.rules:  # evaluate hook: node:CLASS rules see the pass's graph
+            self.break_rules.noted(phase, roots)
         for tensor in roots:
             node = tensor.grad_fn
             if node is not None:
@@ -370,6 +420,14 @@ class Runner:
         position: tuple[int | None, int | None] | None,
     ) -> Step:
         step = self.maker.make(self.count, event, frame, line, position)
+        # evaluate hook: why a rule or condition stopped here, and the watches at this step.
+        note = None if step.message else self.inspect.note_for(step.kind)
+        script_frame = frame
+        while script_frame is not None and script_frame.f_code.co_filename != self.spec.filename:
+            script_frame = script_frame.f_back
+        watches = self.inspect.watch_values(script_frame, self.maker.globals)
+        if note or watches:
+            step = dataclasses.replace(step, message=step.message or note, watches=tuple(watches))
         self.budget.kept(step.index, step.line, step.iteration)
         return step
 

@@ -32,8 +32,10 @@ import torch  # the session runs PyTorch scripts; the UI only ever sees its Step
 from tui import __version__
 from tui.engine.devices import resolve_device
 from tui.engine.loops import LoopCounters, LoopTable, instrument
+from tui.engine.breakpoints import arm
 from tui.engine.runner import Runner, RunSpec
 from tui.errors import BadInput, ScriptCompileError
+from tui.steps.inspect import BreakOn, Evaluation, InspectOptions
 from tui.steps.source import null_byte_line, read_source
 from tui.steps.lines import FORMAT_VERSION
 from tui.steps.model import ExceptionInfo, Header, Step
@@ -85,13 +87,16 @@ class Session:
         argv: Iterable[str] = (),
         read_line: Callable[[str], str | None] | None = None,
         thin_long_runs: bool = False,
+        inspect: InspectOptions | None = None,
     ) -> None:
         """`thin_long_runs` (record mode): past half of `max_steps`, keep fewer steps (tui/engine/budget.py)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         path = Path(script)
         source = read_source(path)  # a BOM or a coding line read as Python reads them
-        self._breakpoints = frozenset(int(line) for line in breakpoints)
+        self._inspect = inspect or InspectOptions()
+        # A conditional breakpoint is a breakpoint too (its condition is checked when the line is reached).
+        self._breakpoints = frozenset(int(line) for line in breakpoints) | {line for line, _ in self._inspect.conditions}
         tree, code = compile_script(path, source, self._breakpoints if mode == "breaks-only" else ())
         device_name, gpu_name = resolve_device(device)
         self._spec = RunSpec(
@@ -124,6 +129,7 @@ class Session:
         self._on_done = on_done
         self._commands: deque[Command] = deque()
         self._exports: deque[tuple[ExportRequest, concurrent.futures.Future[ExportResult]]] = deque()
+        self._evaluations: deque[tuple[str, concurrent.futures.Future[Evaluation]]] = deque()
         self._condition = threading.Condition()
         self._waiting = False
         self._stop = False
@@ -167,6 +173,8 @@ class Session:
         runner = Runner(
             self._spec, counters, self._on_step, self._next_command, lambda: self._stop, self._breakpoints
         )
+        runner.inspect.configure(self._inspect)
+        arm(runner, self._inspect.break_on)
         self._runner = runner
         try:
             status, exception = runner.run()
@@ -199,6 +207,9 @@ class Session:
                 if self._exports:
                     self._serve_export(*self._exports.popleft())
                     continue
+                if self._evaluations:
+                    self._serve_evaluation(*self._evaluations.popleft())
+                    continue
                 self._condition.wait()
             self._waiting = False
             return self._commands.popleft()
@@ -219,6 +230,53 @@ class Session:
             future.set_exception(error)
         finally:
             self._condition.acquire()
+
+    def _serve_evaluation(self, source: str, future: concurrent.futures.Future[Evaluation]) -> None:
+        """In the script's thread, while paused: evaluate the learner's expression in its frame."""
+        runner = self._runner
+        self._condition.release()
+        try:
+            if runner is None:
+                raise BadInput("the script has ended: nothing to evaluate in")
+            frame = runner.paused_frame or runner.inspect.event_frame
+            future.set_result(runner.inspect.evaluate(source, frame, runner.maker.globals))  # the module namespace
+        except BaseException as error:  # the caller sees it; the script's thread carries on waiting
+            future.set_exception(error)
+        finally:
+            self._condition.acquire()
+
+    def evaluate(self, source: str, timeout: float = EXPORT_TIMEOUT_S) -> Evaluation:
+        """Evaluate an expression (or run a statement) in the paused script's frame (any thread; blocks)."""
+        future: concurrent.futures.Future[Evaluation] = concurrent.futures.Future()
+        with self._condition:
+            if not self._waiting or self._done.is_set():
+                raise BadInput("the script is running: pause it to evaluate")
+            self._evaluations.append((source, future))
+            self._condition.notify_all()
+        return future.result(timeout=timeout)
+
+    def set_watches(self, watches: Iterable[str]) -> None:
+        """Replace the watches: evaluated at every step from the next one on."""
+        self._inspect = InspectOptions(tuple(watches), self._inspect.conditions, self._inspect.break_on)
+        runner = self._runner
+        if runner is not None:
+            runner.inspect.watches = self._inspect.watches
+
+    def set_conditions(self, conditions: Iterable[tuple[int, str]]) -> None:
+        """Replace the breakpoint conditions (a line without one stops whenever it is reached)."""
+        self._inspect = InspectOptions(self._inspect.watches, tuple(conditions), self._inspect.break_on)
+        runner = self._runner
+        if runner is not None:
+            runner.inspect.conditions = dict(self._inspect.conditions)
+
+    def set_break_on(self, rules: Iterable[BreakOn]) -> None:
+        """Replace the break-on rules; `nan` is armed only when the run starts (its mode wraps the whole run)."""
+        started_nan = tuple(rule for rule in self._inspect.break_on if rule.kind == "nan")
+        chosen = started_nan + tuple(rule for rule in rules if rule.kind != "nan")
+        self._inspect = InspectOptions(self._inspect.watches, self._inspect.conditions, chosen)
+        runner = self._runner
+        if runner is not None and self._spec.mode == "interactive":
+            arm(runner, chosen)
 
     def export_live(self, request: ExportRequest) -> ExportResult:
         """Draw a graph from the paused script's live tensors with torchviz (any thread; blocks until drawn)."""

@@ -43,6 +43,10 @@ class Tracer(bdb.Bdb):
         super().__init__()
         self.filename = filename
         self.breakpoints: frozenset[int] = frozenset()
+        # A breakpoint line stops only when this says so (a condition; tui.engine.evaluate).
+        self.break_test: Callable[[FrameType], bool] | None = None
+        # Armed break-on rules look at every line of the script (tui.engine.breakpoints).
+        self.line_watch: Callable[[FrameType], bool] | None = None
         self.pause_requested = False
         self.native = False  # tracing dropped during a continue
         self._on_line = on_line
@@ -61,10 +65,16 @@ class Tracer(bdb.Bdb):
         return super().stop_here(frame)
 
     def break_here(self, frame: FrameType) -> bool:
-        return frame.f_lineno in self.breakpoints and frame.f_code.co_filename == self.filename
+        if frame.f_code.co_filename != self.filename:
+            return False
+        if self.line_watch is not None and self.line_watch(frame):
+            return True
+        if frame.f_lineno not in self.breakpoints:
+            return False
+        return self.break_test is None or self.break_test(frame)
 
     def break_anywhere(self, frame: FrameType) -> bool:
-        return bool(self.breakpoints) and frame.f_code.co_filename == self.filename
+        return (bool(self.breakpoints) or self.line_watch is not None) and frame.f_code.co_filename == self.filename
 
     # -- what happens at a stop --------------------------------------------------------------
 
@@ -109,7 +119,7 @@ class Tracer(bdb.Bdb):
         """Run to a breakpoint or the end; without breakpoints, at native speed."""
         self._set_stopinfo(self.botframe, None, -1)  # type: ignore[attr-defined]  # bdb's own, not in typeshed
         can_kick = self._kicker is not None or hasattr(threading, "settrace_all_threads")
-        if self.breakpoints or not can_kick or threading.get_ident() != self._worker_ident:
+        if self.breakpoints or self.line_watch is not None or not can_kick or threading.get_ident() != self._worker_ident:
             return
         self.native = True
         sys.settrace(None)

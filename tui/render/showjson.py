@@ -57,7 +57,7 @@ def output_until(steps: Sequence[Step], index: int) -> str:
     return "".join(step.output for step in steps[: index + 1])
 
 
-def state_json(steps: Sequence[Step], index: int) -> dict[str, Any]:
+def state_json(steps: Sequence[Step], index: int, source: str | None = None) -> dict[str, Any]:
     """The state at one step, as `gradstep show --json` prints it."""
     step = steps[index]
     exception = step.exception
@@ -76,7 +76,24 @@ def state_json(steps: Sequence[Step], index: int) -> dict[str, Any]:
         "stdout": output_until(steps, index),
         # Added: what the step did in words (the chain rule, the update's arithmetic, the reset).
         "event": step_event_lines(step),
+        # Added: a classic mistake this step shows, explained ({"title", "text", "line"}), else null.
+        "explanation": _explanation(steps, index, source),
+        # Added: the run's watches (--watch EXPR) evaluated at this step; [] when it had none.
+        "watches": [
+            {"expr": watch.expr, "kind": watch.kind, "text": watch.text,
+             "tensor": None if watch.tensor is None else tensor_json(watch.tensor)}
+            for watch in step.watches
+        ],
     }
+
+
+def _explanation(steps: Sequence[Step], index: int, source: str | None) -> dict[str, Any] | None:
+    from tui.render.mistakes import explain  # deferred: only a step shown with its script's source
+
+    if source is None:
+        return None
+    mistake = explain(steps, index, source)
+    return None if mistake is None else {"title": mistake.title, "text": mistake.text, "line": mistake.line}
 
 
 def timeline_json(steps: Sequence[Step]) -> list[dict[str, Any]]:

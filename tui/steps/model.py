@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal, Union, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, Union, cast, get_args
+
+if TYPE_CHECKING:
+    from tui.steps.inspect import Evaluation
 
 # What just happened. A line step shows the state *before* its line runs; every
 # other kind shows the state just *after* its event. An "untraced" step stands for
@@ -469,6 +472,8 @@ class Step:
     exception: ExceptionInfo | None = None
     output: str = ""
     message: str | None = None
+    # The learner's watches evaluated at this step (tui.steps.inspect); absent in the file = none.
+    watches: tuple[Evaluation, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -485,7 +490,7 @@ class Step:
 
     def to_json(self) -> dict[str, Any]:
         """Everything but the tensors and graph, which recordings store deduplicated."""
-        return {
+        data: dict[str, Any] = {
             "index": self.index,
             "kind": self.kind,
             "phase": self.phase,
@@ -502,6 +507,9 @@ class Step:
             "output": self.output,
             "message": self.message,
         }
+        if self.watches:  # written only when the run had watches (older files lack the key)
+            data["watches"] = [watch.to_json() for watch in self.watches]
+        return data
 
     @classmethod
     def from_json(
@@ -528,7 +536,16 @@ class Step:
             exception=None if data.get("exception") is None else ExceptionInfo.from_json(data["exception"]),
             output=str(data.get("output", "")),
             message=data.get("message"),
+            watches=_watches(data.get("watches")),
         )
+
+
+def _watches(data: Any) -> tuple[Evaluation, ...]:
+    if not data:
+        return ()
+    from tui.steps.inspect import Evaluation  # inspect imports this module: resolved at call time
+
+    return tuple(Evaluation.from_json(watch) for watch in data)
 
 
 @dataclass(frozen=True, slots=True)

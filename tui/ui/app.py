@@ -19,10 +19,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from tui.render.events import pass_events
+from tui.render.mistakes import Mistake, explain
 from tui.render.safe_text import visible
 from tui.steps.model import Header, Step
 from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
+from tui.ui.evaluating import open_condition, open_evaluate
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
 from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
@@ -58,7 +60,7 @@ from tui.ui.widgets.tensor_table import TensorTable
 # A command the engine answers within this long never shows "running…" first.
 RUNNING_DELAY_S = 0.1
 # Actions a recording cannot do: it runs no code and is already saved.
-REPLAY_CANNOT = frozenset({"restart", "device", "save", "pause"})
+REPLAY_CANNOT = frozenset({"restart", "device", "save", "pause", "break_if"})
 # Leaving (quit, restart, back to the lessons) asks first when the history holds more steps than this.
 FEW_STEPS = 20
 
@@ -106,6 +108,7 @@ class GradstepApp(NavigationActions, App[int]):
         self.start_dir = _current_dir()
         self._shown_source: str | None = None  # the text in the source view
         self._default_for: tuple[Step | None, str | None] = (None, None)
+        self._explained: tuple[Step | None, Mistake | None] = (None, None)  # the classic mistake at a step
         self._shown_position = -1  # the history position on screen
         self._running_timer: Timer | None = None
         self._running_shown = False  # whether the footer offers Pause (True) or Lessons
@@ -114,6 +117,12 @@ class GradstepApp(NavigationActions, App[int]):
         self.progress = progress
         self.lesson_id = lesson_id
         self._asking_shown = False
+        # `:` evaluate: what was typed (↑/↓), and the watches the engine evaluates at every step.
+        self.evaluate_history: list[str] = []
+        self.watches: list[str] = list(live.extra.get("watches", ())) if live is not None else []
+        self.conditions: dict[int, str] = self.control.conditions  # one dict: the continue test reads it
+        self.conditions.update(dict(live.extra.get("conditions", ())) if live is not None else {})
+        self.break_on: list[Any] = list(live.extra.get("break_on", ())) if live is not None else []
 
     @property
     def replay(self) -> bool:
@@ -225,6 +234,12 @@ class GradstepApp(NavigationActions, App[int]):
         if hasattr(message.session, "on_input"):  # the child's input(): ask the learner here
             generation = message.generation
             message.session.on_input = lambda prompt: self.post_message(InputRequested(prompt, generation))
+        if self.watches and hasattr(message.session, "set_watches"):  # watches added in the app outlive a restart
+            message.session.set_watches(self.watches)
+        if self.conditions and hasattr(message.session, "set_conditions"):  # so do conditions and rules
+            message.session.set_conditions(sorted(self.conditions.items()))
+        if self.break_on and hasattr(message.session, "set_break_on"):
+            message.session.set_break_on(self.break_on)
         self._follow_source(message.header.source)
         self.refresh_view()
 
@@ -333,12 +348,21 @@ class GradstepApp(NavigationActions, App[int]):
                 narrative=self.narration.at(step.line if step is not None else None),
                 tensor_rows=self.history.max_tensors,
                 pass_events=pass_events(self.history.steps, self.history.current),
+                explanation=self._explanation(step),
             )
             view = predict_panel_state(self.predictor, view, self.history.steps, self.history.current, self.narration.at)
             self.main_screen.show(view)
             self._shown_position = self.history.current
         except Exception as error:  # a drawing bug must not take the session down with it
             self.notify(visible(f"{type(error).__name__}: {error}", multiline=True), title="Could not draw this step", severity="error", markup=False)
+
+    def _explanation(self, step: Step | None) -> Mistake | None:
+        """A classic mistake this step shows, explained (tui.render.mistakes); once per step."""
+        if step is None or self._shown_source is None:
+            return None
+        if self._explained[0] is not step:
+            self._explained = (step, explain(self.history.steps, self.history.current, self._shown_source))
+        return self._explained[1]
 
     def _status_text(self) -> str:
         """The run's state for the phase bar, and a whole-run save's progress."""
@@ -476,6 +500,16 @@ class GradstepApp(NavigationActions, App[int]):
         self.saving_whole = None
         self.refresh_view()
         self.notify(f"Could not save: {message.error}", severity="error", markup=False)
+
+    @guarded
+    def action_evaluate(self) -> None:
+        """Evaluate an expression in the paused script's frame (in replay: the recorded watches)."""
+        open_evaluate(self)
+
+    @guarded
+    def action_break_if(self) -> None:
+        """A condition for the breakpoint on this line, or a break-on rule (grad:NAME, node:CLASS, grad-norm>K)."""
+        open_condition(self)
 
     @guarded
     def action_export(self) -> None:

@@ -38,6 +38,8 @@ class RunControl:
         self.seek: StepTest | None = None
         self.seek_count = 0
         self.seek_budget = MAX_SEEK_STEPS
+        # Breakpoint conditions by line (the app's ctrl+b, --break LINE:CONDITION): continue stops where they hold.
+        self.conditions: dict[int, str] = {}
         self.continue_budget = CONTINUE_BUDGET
         # Where the view waits while a jump or a continue runs (None: follow the head as usual).
         self.waiting_at: int | None = None
@@ -227,7 +229,7 @@ class RunControl:
         if self.continuing or self.seek is not None:
             self.pause()
             return
-        test = at_breakpoint(self.history.breakpoints)
+        test = at_breakpoint(self.history.breakpoints, self.conditions)
         if self.replay or not self.history.at_head:
             found = self.history.find_forward(test)
             self.history.go(found if found is not None else self.history.head)

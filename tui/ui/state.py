@@ -6,7 +6,7 @@ Going back in time reads an earlier step from here; nothing is re-run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from tui.render.safe_text import VisibleSteps
 from tui.steps.model import Step, TensorView
@@ -211,9 +211,21 @@ def phase_entry_test(phase: str) -> StepTest:
     return lambda step, previous: step.phase == phase and (previous is None or previous.phase != phase)
 
 
-def at_breakpoint(breakpoints: set[int]) -> StepTest:
-    """Passes a line step on a breakpoint (read when tested: the learner may add one meanwhile)."""
-    return lambda step, _previous: step.kind == "line" and step.line in breakpoints
+def at_breakpoint(breakpoints: set[int], conditions: Mapping[int, str] | None = None) -> StepTest:
+    """Passes a line step on a breakpoint (read when tested: the learner may add one meanwhile).
+
+    A breakpoint with a condition passes only where the engine said it held (or raised): the
+    step's message starts `breakpoint at line N:` (tui.engine.evaluate).
+    """
+
+    def test(step: Step, _previous: Step | None) -> bool:
+        if step.kind != "line" or step.line not in breakpoints:
+            return False
+        if conditions is None or step.line not in conditions:
+            return True
+        return (step.message or "").startswith(f"breakpoint at line {step.line}:")
+
+    return test
 
 
 def step_over_test(line: Step) -> StepTest:

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from tui.render.events import received_from
+from tui.render.mistakes import Mistake
 from tui.steps.model import NodeEvent, Step
 from tui.ui.state import Series
 from tui.ui.widgets.details import Details
@@ -46,6 +47,8 @@ class MainView:
     panes_step: Step | None = None
     cell_marks: Mapping[tuple[str, str], str] | None = None
     predict: PanelState | None = None
+    # A classic mistake this step shows, explained (tui.render.mistakes), else None.
+    explanation: Mistake | None = None
 
 
 SELECT_HINT = "click a row, or ↑/↓ in the table, to follow another tensor in the tree and details"
@@ -194,7 +197,9 @@ class MainScreen(Screen):
             lines_run=view.lines_run,
             exception_line=exception_line,
         )
-        warning = accumulation_warning(step)
+        warning = accumulation_warning(step) or (
+            f"⚠ {view.explanation.title}: explained in the output pane" if view.explanation is not None else ""
+        )
         if warning != self._warning:
             self._warning = warning
             self.banner.update(warning or SELECT_HINT)
@@ -205,6 +210,6 @@ class MainScreen(Screen):
         self.graph_tree.show(panes, view.selected, view.pass_events)
         self.details.show(panes, view.selected, view.series, received_from(view.pass_events or {}))
         self.predict_panel.show(view.predict or PanelState())
-        self.output_pane.show(view.output, step)
+        self.output_pane.show(view.output, step, view.explanation)
         if self.narrative_shown:
             self.narrative_pane.show(view.narrative)
