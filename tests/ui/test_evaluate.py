@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import screen_text
+from tests.ui.screen import screen_text
 from tests.ui.test_live import press, settle
 from tui.ui.app import GradstepApp
 
