@@ -19,7 +19,7 @@ NARROW = (80, 24)
 
 def at_first_accumulate(answer: str | None):
     """Lesson 03, predict mode on, `s` from MulBackward0 onto var_1's AccumulateGrad; then type `answer`."""
-    recording = lesson_recording("03-sgd-to-15", 40)
+    recording = lesson_recording("03-sgd-to-15")
     app = GradstepApp(recording=recording, predict=True)
     index = find_step(recording, lambda step: step.node is not None and step.node.name == "MulBackward0")
 
