@@ -224,12 +224,16 @@ class Runner:
         self.inspect.stepped_onto(frame, self.tracer.breakpoints)  # evaluate hook: says if a condition holds
         self._emit(LineReached(), frame)
         if self.spec.mode == "interactive":
-            self.paused_frame = frame
-            try:
-                command = self._next_command()
-            finally:
-                self.paused_frame = None
-            self._obey(command, frame)
+            self._pause_at(frame)
+
+    def _pause_at(self, frame: FrameType) -> None:
+        """Paused at a line (interactive): wait for the learner's command and follow it."""
+        self.paused_frame = frame
+        try:
+            command = self._next_command()
+        finally:
+            self.paused_frame = None
+        self._obey(command, frame)
 
     def _obey(self, command: str, frame: FrameType) -> None:
         if command == "stop":
@@ -285,12 +289,7 @@ class Runner:
         self._emit(LineReached(), frame)
         if self.spec.mode == "interactive":
             self.tracer._retrace()  # a native-speed continue: trace again, so the next command can stop
-            self.paused_frame = frame
-            try:
-                command = self._next_command()
-            finally:
-                self.paused_frame = None
-            self._obey(command, frame)
+            self._pause_at(frame)
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""

@@ -13,6 +13,17 @@ from tui.steps.model import Summary, TensorView, Values
 CELL_CHARS = 30
 # Full values in the details pane stop after this many characters.
 DETAIL_CHARS = 20_000
+# The tensors table's columns, (field, heading), in order: the app's table and the HTML page's.
+TENSOR_COLUMNS = (
+    ("name", "name"),
+    ("shape", "shape"),
+    ("value", "value"),
+    ("grad", ".grad"),
+    ("accumulated", "backwards"),
+    ("requires_grad", "req_grad"),
+    ("device", "device"),
+    ("grad_fn", "grad_fn"),
+)
 
 
 def safe_str(value: Any) -> str:

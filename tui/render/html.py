@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 from tui.errors import BadInput
 from tui.render.drawing import draw_graph
 from tui.render.events import step_event_lines
-from tui.render.formatting import grad_text, shape_text, value_text
+from tui.render.formatting import TENSOR_COLUMNS, grad_text, shape_text, value_text
 from tui.render.graph_files import BACKWARD_KINDS, backward_pass, pass_tensor
 from tui.render.numbers import step_counter
 from tui.steps.changes import changed_fields
@@ -39,17 +39,7 @@ TEMPLATE = Path(__file__).parent / "assets" / "page.html"
 # Graph pictures drawn for at most this many backward steps (each is a run of Graphviz's dot).
 MAX_GRAPHS = 60
 PHASES = (("forward", "Forward"), ("backprop", "Backprop"), ("optimize", "Optimize"), ("reset", "Reset"))
-# The app's tensor table columns, in its order (tui/ui/widgets/tensor_table.py).
-COLUMNS = (
-    ("name", "name"),
-    ("shape", "shape"),
-    ("value", "value"),
-    ("grad", ".grad"),
-    ("accumulated", "backwards"),
-    ("requires_grad", "req_grad"),
-    ("device", "device"),
-    ("grad_fn", "grad_fn"),
-)
+COLUMNS = TENSOR_COLUMNS
 CHANGED, WARNING = 1, 2
 # C0 controls (but newline and tab) and DEL shown as their Unicode pictures: ESC [31m reads as ␛[31m.
 _VISIBLE = {code: 0x2400 + code for code in range(32) if code not in (9, 10)} | {127: 0x2421}

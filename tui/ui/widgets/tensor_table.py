@@ -25,23 +25,14 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.render.formatting import grad_text, shape_text, value_text
+from tui.render.formatting import TENSOR_COLUMNS, grad_text, shape_text, value_text
 from tui.steps.model import Step, TensorView
 from tui.ui.state import changed_fields
 from tui.ui.widgets.styles_cache import CachedStyles
 
 # Rows beyond this many tensors are summed up in one "… N more" row.
 MAX_ROWS = 1000
-COLUMNS = (
-    ("name", "name"),
-    ("shape", "shape"),
-    ("value", "value"),
-    ("grad", ".grad"),
-    ("accumulated", "backwards"),
-    ("requires_grad", "req_grad"),
-    ("device", "device"),
-    ("grad_fn", "grad_fn"),
-)
+COLUMNS = TENSOR_COLUMNS
 # No column grows past this (the details pane shows everything).
 MAX_WIDTHS = {"name": 32, "grad_fn": 24}
 MAX_WIDTH = 30
