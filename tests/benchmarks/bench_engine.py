@@ -109,12 +109,10 @@ def print_table(rows: list[dict], title: str) -> None:
         )
 
 
-def live_step_latency(script: Path, threads: str | None) -> tuple[float, float, int]:
-    """Median and p95 (ms) of a live `s` (step_into) round trip through the child, over the whole script."""
+def step_into_trips(script: Path) -> list[float]:
+    """Seconds of each live `s` (step_into) round trip through the child, over the whole script."""
     from tui.engine.client import ChildSession
 
-    if threads is not None:
-        os.environ["OMP_NUM_THREADS"] = threads  # the child inherits it
     got: list = []
     session = ChildSession(script, on_step=got.append)
     deadline = time.monotonic() + 120
@@ -129,9 +127,17 @@ def live_step_latency(script: Path, threads: str | None) -> tuple[float, float, 
             time.sleep(0.0002)
         if session.result is not None:
             break
-        trips.append((time.perf_counter() - started) * 1000)
+        trips.append(time.perf_counter() - started)
     session.stop()
-    trips.sort()
+    return trips
+
+
+def live_step_latency(script: Path, threads: str | None) -> tuple[float, float, int]:
+    """Median and p95 (ms) of a live `s` (step_into) round trip through the child, over the whole script."""
+
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = threads  # the child inherits it
+    trips = sorted(trip * 1000 for trip in step_into_trips(script))
     return statistics.median(trips), trips[min(len(trips) - 1, int(len(trips) * 0.95))], len(trips)
 
 
@@ -201,7 +207,6 @@ def pipe_cost(script, repeat: int):
     import os
     import threading
 
-    from tui.engine.client import ChildSession
     from tui.engine.session import Session
     from tui.steps.lines import StepDecoder, StepEncoder, dumps
 
@@ -235,21 +240,7 @@ def pipe_cost(script, repeat: int):
         per_step.append((time.perf_counter() - started) / len(steps) * 1e6)
         assert len(decoded) == len(steps)
     # A command's round trip through the child: step_into, and the step back.
-    got: list = []
-    session = ChildSession(script, on_step=got.append)
-    while not got:
-        time.sleep(0.005)
-    trips = []
-    while True:
-        count = len(got)
-        started = time.perf_counter()
-        session.step_into()
-        while len(got) == count and session.result is None:
-            time.sleep(0.0002)
-        if session.result is not None:
-            break
-        trips.append((time.perf_counter() - started) * 1e6)
-    session.stop()
+    trips = [trip * 1e6 for trip in step_into_trips(script)]
     return statistics.median(per_step), len(steps), size / repeat / len(steps), statistics.median(trips), len(trips)
 
 
