@@ -81,8 +81,8 @@ def parse_break(text: str) -> tuple[int, str | None]:
         line = int(line_text.strip())
     except ValueError:
         raise InspectSpecError(f"--break {text!r}: expected LINE or LINE:CONDITION (a line number first)") from None
-    if line < 1:
-        raise InspectSpecError(f"--break {text!r}: line numbers start at 1")
+    # Whether the line can stop (inside the script, code not a comment) is tui.steps.break_lines' one
+    # check, which knows the script.
     if not colon:
         return line, None
     condition = condition.strip()
