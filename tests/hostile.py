@@ -89,3 +89,36 @@ def img_label_recording(image: str) -> Path:
     """The seed example with its MulBackward0 node named as a Graphviz HTML label that embeds `image`."""
     name = IMG_NAME_TEMPLATE.format(path=image)
     return write_swapped("seed_sgd.py", _folder() / "img-label.gstep", {"MulBackward0": name, "var_1": name})
+
+
+BIG_GRAPH_BASE = Path(__file__).parent / "fixtures" / "recordings" / "seed_sgd.gstep"
+BIG_GRAPH_STEP = 7  # the seed's first step holding loss's graph (checked in big_graph_recording)
+
+
+def big_graph_recording(output: Path, functions: int, *, name: str = "MulBackward0", leaves: bool = False) -> Path:
+    """The seed recording with loss's graph at BIG_GRAPH_STEP swapped for a chain of `functions` nodes.
+
+    No script makes such a graph (the engine keeps at most 2,000 nodes): it is a file someone crafted.
+    Drawn with --plain, it is functions + 1 nodes (the chain and loss); with `leaves`, each chain node
+    also feeds an AccumulateGrad and its leaf tensor (3 × functions + 1 nodes, every leaf with a value).
+    """
+    from tui.steps.model import Graph, GraphNode
+    from tui.steps.recording import load_recording, write_recording
+
+    recording = load_recording(BIG_GRAPH_BASE)
+    step = recording.steps[BIG_GRAPH_STEP]
+    assert step.graph is not None and step.graph.root_of("loss") is not None, "the seed fixture changed"
+    leaf_view = step.tensors["var_1"]
+    nodes: list[GraphNode] = []
+    for position in range(functions):
+        following = (position + 1,) if position + 1 < functions else ()
+        if leaves:
+            accumulate = functions + position
+            following = (*following, accumulate)
+            nodes.append(GraphNode(id=accumulate, name="AccumulateGrad", variable=leaf_view))
+        nodes.append(GraphNode(id=position, name=name, next=following))
+    graph = Graph(nodes=tuple(nodes), roots=(("loss", 0),))
+    steps = list(recording.steps)
+    steps[BIG_GRAPH_STEP] = dataclasses.replace(step, graph=graph)
+    write_recording(output, recording.header, steps)
+    return output

@@ -92,6 +92,23 @@ def statements(body: Iterable[str]) -> list[Statement]:
     return [statement for statement in parsed if statement is not None]
 
 
+def node_names(body: Iterable[str]) -> set[str]:
+    """The distinct nodes a Digraph body declares or joins by an edge: what Graphviz will lay out.
+
+    Counted by name, not by line: the value and highlight passes restate nodes, and a label may hold
+    `->`. Subgraph brackets and `key=value` graph attributes are not nodes.
+    """
+    names: set[str] = set()
+    for line in body:
+        tokens = [match.group(1) for match in _TOKEN.finditer(line.strip())]
+        if not tokens or tokens[0] in ("subgraph", "{", "}") or tokens[1:2] == ["="]:
+            continue
+        statement = parse_statement(line)
+        if statement is not None:
+            names.update(statement.names)
+    return names
+
+
 def final_labels(body: Iterable[str]) -> dict[str, str]:
     """Each node's label as Graphviz will show it (the last statement that sets it wins), in first-seen order."""
     labels: dict[str, str] = {}

@@ -7,6 +7,7 @@ No torch here.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import graphviz
 
 from tui.errors import BadInput, GradstepError, GraphvizMissing
+from tui.render.dotgraph import node_names
 from tui.render.drawing import Drawing, draw_graph, names_text
 from tui.steps.model import Graph, Kind, Step
 from tui.steps.queries import loss_to_follow
@@ -143,7 +145,21 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _node_count(dot: graphviz.Digraph) -> int:
-    return sum(1 for line in dot.body if "->" not in line)
+    return len(node_names(dot.body))
+
+
+def dot_seconds() -> float:
+    """`dot`'s time limit: GRADSTEP_DOT_SECONDS (a number of seconds above 0), else DOT_SECONDS."""
+    text = os.environ.get("GRADSTEP_DOT_SECONDS")
+    if text is None:
+        return DOT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds < math.inf):
+        raise BadInput(f"GRADSTEP_DOT_SECONDS must be a number of seconds above 0, not {text!r}")
+    return seconds
 
 
 def _layout(dot: graphviz.Digraph, output: Path, fmt: str) -> bytes:
@@ -154,7 +170,7 @@ def _layout(dot: graphviz.Digraph, output: Path, fmt: str) -> bytes:
             f"the graph has {nodes:,} nodes, more than the {MAX_IMAGE_NODES:,} gradstep lays out as an image: "
             f"export it as .dot instead"
         )
-    seconds = float(os.environ.get("GRADSTEP_DOT_SECONDS", DOT_SECONDS))
+    seconds = dot_seconds()
     try:
         done = subprocess.run(
             ["dot", f"-T{fmt}"], input=dot.source.encode(), capture_output=True, timeout=seconds, check=False
