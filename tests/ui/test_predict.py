@@ -211,13 +211,47 @@ def test_every_predict_point_has_a_recorded_value(lesson_id):
         finish = next(index for index in range(start + 1, len(steps)) if completes(steps, start, index))
         targets = marked_targets(steps, start, finish, {line: asked})
         assert [target.label for target in targets] == list(asked), f"line {line}: {asked} not all recorded"
+        assert {target.step for target in targets} == {finish}, f"line {line}: asked where the line has finished"
         found.update({target.label: target.answer for target in targets})
+        # A move that begins anywhere while the line runs (its backward() sub-steps, a custom backward's
+        # own lines) and ends where it finishes asks the same: `n` or `o` from inside never skips it.
+        for inside in range(start + 1, finish):
+            again = marked_targets(steps, inside, finish, {line: asked})
+            assert again == targets, f"line {line}: a move from step {inside} ({steps[inside].kind}) asks {again}"
     assert set(found) == set(EXPECTED[lesson_id])
     for label, expected in EXPECTED[lesson_id].items():
         if expected is None:
             assert found[label] is None
         else:
             assert found[label] == pytest.approx(expected, rel=1e-4), label
+
+
+async def test_next_from_inside_a_custom_backward_still_asks_the_marked_grad():
+    """Lesson 07: `n` from our backward()'s last line lands past `x_2_custom.backward()`: the marked t_2_custom.grad is asked."""
+    from tests.engine.recorded import lesson_recording
+    from tui.lessons import find_lesson
+    from tui.steps.cells import parse_cells
+
+    recording = load_recording(lesson_recording("07-custom-function"))
+    steps = recording.steps
+    points = predict_points(parse_cells(find_lesson("07-custom-function").path.read_text(encoding="utf-8")))
+    marked = next(line for line, asked in points.items() if asked == ("t_2_custom.grad",))
+    start = next(index for index, step in enumerate(steps) if step.kind == "line" and step.line == marked)
+    finish = next(index for index in range(start + 1, len(steps)) if completes(steps, start, index))
+    inside = max(index for index in range(start, finish) if steps[index].kind == "line" and steps[index].depth > 0)
+    app = GradstepApp(recording=recording, predict=True)
+    async with app.run_test(size=SIZE) as pilot:
+        app.control.go_to(inside)
+        app.refresh_view()
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.control.history.current == finish
+        text = screen_text(app)
+        assert "Predict: t_2_custom.grad after this line = ?" in text
+        await pilot.press(*"1", "enter")
+        await pilot.pause()
+        assert "✓ right: t_2_custom.grad = 1" in screen_text(app)
 
 
 @pytest.mark.parametrize("lesson_id", sorted(EXPECTED))

@@ -232,26 +232,48 @@ def line_step_of(steps: Sequence[Step], index: int) -> int:
     return position
 
 
+def enclosing_line_steps(steps: Sequence[Step], index: int) -> list[int]:
+    """The line steps still running at step `index`, innermost first: its own line, then each caller's.
+
+    Inside a custom backward() (deeper line steps) the script's `x.backward()` line is still running.
+    """
+    position = line_step_of(steps, index)
+    found = [position]
+    depth = steps[position].depth
+    while depth > 0 and position > 0:
+        position -= 1
+        step = steps[position]
+        if step.kind == "line" and step.depth < depth:
+            found.append(position)
+            depth = step.depth
+    return found
+
+
 def marked_targets(
     steps: Sequence[Step], start: int, index: int, points: Mapping[int, Sequence[str]]
 ) -> list[Target]:
     """The marked questions due on arriving at step `index` from step `start`.
 
     A `[predict]` point on line L is due at the step where L's line finishes, when the
-    learner's move began on L's line step (or inside its backward() / step() sub-steps):
-    `n`, `s` through the sub-steps, `o`. A jump from elsewhere (`g`, End) asks nothing.
+    learner's move began while L was running: on L's line step, inside its backward() /
+    step() sub-steps, or in code L called (a custom backward()): `n`, `s`, `o`. A jump from
+    elsewhere (`g`, End) asks nothing.
     """
     if not points or not 0 <= start < index:
         return []
-    line_index = line_step_of(steps, start)
-    line_step = steps[line_index]
-    if line_step.kind != "line" or line_step.line is None or line_step.line not in points:
-        return []
-    if not completes(steps, line_index, index):
-        return []
+    for line_index in enclosing_line_steps(steps, start):
+        line_step = steps[line_index]
+        line = line_step.line
+        if line_step.kind == "line" and line is not None and line in points and completes(steps, line_index, index):
+            return _asked_at(steps, index, points[line])
+    return []
+
+
+def _asked_at(steps: Sequence[Step], index: int, expressions: Sequence[str]) -> list[Target]:
+    """The marked tensors (or .grads) as step `index` holds them, those small enough to type."""
     step = steps[index]
     targets: list[Target] = []
-    for expression in points[line_step.line]:
+    for expression in expressions:
         name, _, grad = expression.partition(".")
         field = "grad" if grad else "value"
         view = step.tensors.get(name)

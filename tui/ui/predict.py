@@ -25,8 +25,8 @@ from tui.steps.predict import (
     Verdict,
     check,
     due_targets,
+    enclosing_line_steps,
     field_of,
-    line_step_of,
 )
 from tui.steps.queries import END_KINDS
 from tui.ui.widgets.predict_panel import PanelState
@@ -222,7 +222,7 @@ class Predictor:
         if not self.enabled or running or came_from < 0 or current <= came_from or current in self.answers:
             return False
         # Cells already asked on the way (the AccumulateGrads of a backward() stepped into) are not asked again.
-        line_index = line_step_of(steps, came_from)
+        line_index = enclosing_line_steps(steps, came_from)[-1]
         asked = {answered.question.target.cell for position in range(line_index + 1, current) for answered in self.answers.get(position, [])}
         due = due_targets(steps, came_from, current, self.points, asked)
         due += [target for target in _sent_targets(steps, current) if target.cell not in {t.cell for t in due}]
