@@ -140,11 +140,12 @@ def test_break_on_grad_stops_at_each_accumulate_and_reset_of_var_1(script):
     assert not stops[1].tensors["var_1"].has_grad
 
 
-def test_break_on_node_stops_after_a_backward_through_that_node_class(script):
+def test_break_on_node_stops_at_the_node_of_that_class_in_the_backward_pass(script):
     driver = Driver(script("seed_sgd.py"), inspect=break_on("node:MulBackward0"))
     stop = stop_after_resume(driver)
     driver.session.stop()
-    assert stop.line == 12 and stop.message == "break on node: MulBackward0 ran in the backward pass just before line 12"
+    assert (stop.kind, stop.line, stop.node.name) == ("backward", 11, "MulBackward0")
+    assert stop.message == "break on node: MulBackward0 ran (the backward pass of line 11)"
 
 
 def test_break_on_grad_norm_stops_where_a_grad_first_exceeds_it(script):

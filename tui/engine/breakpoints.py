@@ -1,10 +1,13 @@
 """Break-on rules: stop the run on what autograd does (grad:NAME, node:CLASS, nan, grad-norm>K).
 
-`grad:`, `node:` and `grad-norm>` are checked before each line of the script while they are armed
-(the tracer keeps tracing, as it does with breakpoints); `nan` watches every operation through a
-TorchDispatchMode that is pushed only while the rule is armed, so the first operation whose output
-holds a NaN or an Inf (in the forward pass too, and in backward) is named with its line, and the run
-stops right there. With no rule armed nothing here runs: a breaks-only run stays at native speed.
+`grad:` and `grad-norm>` are checked before each line of the script while they are armed (the
+tracer keeps tracing, as it does with breakpoints; a breaks-only run is traced only then).
+`node:` stops at each node of that class a backward pass runs (the probes hook those nodes, in
+passes whose graph holds one). `nan` watches every operation through a TorchDispatchMode that is
+on the script thread's mode stack only while the rule is armed (pushed and popped at a line
+boundary, so arming it mid-run from the app works), so the first operation whose output holds a
+NaN or an Inf (in the forward pass too, and in backward) is named with its line, and the run stops
+right there. With no rule armed nothing here runs: a breaks-only run stays at native speed.
 """
 
 from __future__ import annotations
@@ -12,15 +15,12 @@ from __future__ import annotations
 import math
 import sys
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch  # the rules read grads and watch operations
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 
 from tui.steps.inspect import BreakOn
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
 
 def _non_finite(value: Any) -> bool:
@@ -74,9 +74,9 @@ class BreakRules:
         self.rules: tuple[BreakOn, ...] = ()
         self._grads: dict[str, tuple[int, int] | None] = {}
         self._norms: dict[int, float] = {}
-        self._node_hits: list[str] = []
         self._nan_note: str | None = None
         self._stop_inside: Callable[[FrameType, str], None] | None = None
+        self._mode: _NanMode | None = None  # on the script thread's dispatch mode stack while not None
 
     def configure(self, rules: Sequence[BreakOn]) -> None:
         self.rules = tuple(rules)
@@ -84,22 +84,48 @@ class BreakRules:
     @property
     def line_rules(self) -> bool:
         """Whether any rule needs the tracer to look at every line."""
-        return any(rule.kind != "nan" for rule in self.rules)
+        return any(rule.kind in ("grad", "grad-norm") for rule in self.rules)
 
     @property
     def nan(self) -> bool:
         return any(rule.kind == "nan" for rule in self.rules)
 
+    @property
+    def node_classes(self) -> frozenset[str]:
+        """The backward node classes a `node:` rule stops at."""
+        return frozenset(rule.name for rule in self.rules if rule.kind == "node" and rule.name is not None)
+
     # -- nan: a dispatch mode while armed ---------------------------------------------------------
 
-    def nan_mode(self, stop_inside: Callable[[FrameType, str], None]) -> AbstractContextManager[Any]:
-        """The mode to run the script under (a no-op context when `nan` is not armed)."""
-        from contextlib import nullcontext
+    @property
+    def nan_pending(self) -> bool:
+        """Whether the `nan` mode is yet to be pushed (armed) or popped (disarmed) by the script's thread."""
+        return self.nan != (self._mode is not None)
 
-        if not self.nan:
-            return nullcontext()
-        self._stop_inside = stop_inside
-        return _NanMode(self._found_nan)
+    def sync_nan(self, stop_inside: Callable[[FrameType, str], None]) -> None:
+        """In the script's thread, between lines: push the NaN mode if armed, pop it if not.
+
+        Only onto an empty stack and only off its top: a mode the script pushed itself (`with
+        FakeTensorMode():`) is never reordered; the change then waits for a line outside it.
+        """
+        if not self.nan_pending:
+            return
+        stack = _get_current_dispatch_mode_stack()
+        if self._mode is None:
+            if stack:
+                return
+            self._stop_inside = stop_inside
+            mode = _NanMode(self._found_nan)
+            mode.__enter__()
+            self._mode = mode
+        elif stack and stack[-1] is self._mode:
+            self.pop_nan()
+
+    def pop_nan(self) -> None:
+        """Take the NaN mode off the stack (a disarm, or the end of the run)."""
+        mode, self._mode = self._mode, None
+        if mode is not None:
+            mode.__exit__(None, None, None)
 
     def _script_frame(self) -> FrameType | None:
         frame: FrameType | None = sys._getframe(2)
@@ -118,27 +144,6 @@ class BreakRules:
         else:
             self._nan_note = note
 
-    # -- node: noted when a backward pass starts --------------------------------------------------
-
-    def noted(self, phase: str, roots: Sequence[torch.Tensor]) -> None:
-        """A backward pass is about to run: which armed node classes its graph holds."""
-        wanted = {rule.name for rule in self.rules if rule.kind == "node"}
-        if phase != "backprop" or not wanted:
-            return
-        seen: set[int] = set()
-        stack = [tensor.grad_fn for tensor in roots if tensor.grad_fn is not None]
-        found: list[str] = []
-        while stack:
-            node = stack.pop()
-            if node is None or id(node) in seen:
-                continue
-            seen.add(id(node))
-            name = type(node).__name__
-            if name in wanted and name not in found:
-                found.append(name)
-            stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
-        self._node_hits.extend(found)
-
     # -- the line check -----------------------------------------------------------------------------
 
     def check(self, frame: FrameType) -> str | None:
@@ -147,10 +152,6 @@ class BreakRules:
         if self._nan_note is not None:
             reasons.append(self._nan_note)
             self._nan_note = None
-        if self._node_hits:
-            names = ", ".join(dict.fromkeys(self._node_hits))
-            reasons.append(f"break on node: {names} ran in the backward pass just before line {frame.f_lineno}")
-            self._node_hits = []
         for rule in self.rules:
             if rule.kind == "grad" and rule.name is not None:
                 reason = self._grad_changed(rule.name, frame)
@@ -214,6 +215,12 @@ class BreakRules:
         return f"break on grad-norm>{limit:g}: the grad norm of {', '.join(fired)} is over {limit:g}"
 
 
+def node_note(name: str, line: int | None) -> str:
+    """Why a `node:` rule stopped at this backward node."""
+    where = f" (the backward pass of line {line})" if line is not None else ""
+    return f"break on node: {name} ran{where}"
+
+
 def _short(tensor: torch.Tensor) -> str:
     try:
         if tensor.numel() == 1:
@@ -225,8 +232,9 @@ def _short(tensor: torch.Tensor) -> str:
 
 
 def arm(runner: Any, rules: Sequence[BreakOn]) -> None:
-    """Arm a runner's break-on rules: the tracer looks at every line only when a line rule needs it."""
+    """Arm a runner's break-on rules (any thread): the tracer looks at every line only while a line
+    rule needs it, or until the script's thread has pushed or popped the `nan` mode."""
     runner.break_rules.configure(rules)
-    runner.tracer.line_watch = runner.rule_stops if runner.break_rules.line_rules else None
+    runner.watch_lines()
     if runner.tracer.line_watch is not None and runner.tracer.native:  # a native-speed continue: look again
         runner.tracer._retrace()

@@ -202,6 +202,11 @@ class Inspector:
     def note(self, text: str) -> None:
         self._note = text
 
+    @property
+    def noted(self) -> bool:
+        """Whether a reason to stop waits for the next line step."""
+        return self._note is not None
+
     def note_for(self, kind: str) -> str | None:
         """Why a line step stopped (a condition, a break-on rule), once; other kinds leave it for the stop."""
         return self.take_note() if kind == "line" else None

@@ -9,7 +9,9 @@ removed when the run ends, so the script computes exactly what it computes alone
 When the session wants sub-steps, a backward pass registers a pre-hook and a hook on
 every node of its graph (and a post-accumulate-grad hook on every leaf) and reports
 one event per node in the order the engine runs them; an optimizer step reports one
-event per parameter after the real step has run.
+event per parameter after the real step has run. A `node:CLASS` break-on rule does the
+same for a pass whose graph holds a node of that class even when no sub-steps are wanted
+(continue, breaks-only), and reports only those nodes: each is a stop.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Protocol, TypeVar, cast
 import torch  # this module patches torch for the duration of a run
 
 from tui.engine.accumulation import Accumulation
+from tui.engine.breakpoints import node_note
 from tui.engine.graph import GraphCapture, walk
 from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad, unprofiled
 from tui.engine.stepmaker import Event, GradsReset, NodeRan, ParamUpdated
@@ -45,8 +48,9 @@ class Host(Protocol):
     def accumulation(self) -> Accumulation: ...
 
     def capturing(self) -> bool: ...
+    def stop_nodes(self) -> frozenset[str]: ...
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None: ...
-    def event_step(self, event: Event, frame: FrameType | None) -> bool: ...
+    def event_step(self, event: Event, frame: FrameType | None, *, stop_note: str | None = None) -> bool: ...
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str: ...
     def param_names(self, frame: FrameType | None) -> dict[int, str]: ...
     def tracked_leaves(self) -> list[torch.Tensor]: ...
@@ -65,6 +69,7 @@ class _Pass:
     grad_after: dict[int, TensorView] = field(default_factory=dict)
     done: list[int] = field(default_factory=list)
     emitting: bool = True
+    stop_at: frozenset[str] = frozenset()  # node classes a `node:` rule stops at, sub-steps or not
 
 
 _active: dict[int, Probes] = {}  # worker thread ident -> its probes
@@ -79,6 +84,11 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     if isinstance(value, (list, tuple)):
         return [item for item in value if isinstance(item, torch.Tensor)]
     return []
+
+
+def _holds(roots: Sequence[torch.Tensor], classes: frozenset[str]) -> bool:
+    """Whether the graph behind the roots has a node of one of these classes."""
+    return any(type(node).__name__ in classes for node in walk(tensor.grad_fn for tensor in roots))
 
 
 def _leaf_of(node: Any) -> torch.Tensor | None:
@@ -153,7 +163,8 @@ class Probes:
 
     def backward(self, real: Callable[..., Any], roots: Any, args: tuple, kwargs: dict) -> Any:
         """Run a backward pass (or autograd.grad), reporting node by node when wanted."""
-        if self.light:
+        stop_at = self.host.stop_nodes()  # evaluate hook: empty unless a `node:` rule is armed
+        if self.light and not stop_at:
             self.host.noted("backprop", _tensors(roots))
             self.backward_running += 1
             try:
@@ -168,7 +179,11 @@ class Probes:
         try:
             frame = self._script_frame()
             if self.host.capturing():
-                return self._captured_backward(real, roots, args, kwargs, frame)
+                return self._captured_backward(real, roots, args, kwargs, frame, stop_at)
+            if stop_at and _holds(_tensors(roots), stop_at):  # only the rule's nodes become steps
+                return self._captured_backward(real, roots, args, kwargs, frame, stop_at, emitting=False)
+            if self.light:
+                return real(roots, *args, **kwargs)
             return self._plain_backward(real, roots, args, kwargs)
         finally:
             self.backward_running -= 1
@@ -187,10 +202,19 @@ class Probes:
                 accumulation.added(tensor, was_reset=grad is None or accumulation.count(tensor) == 0)
         return result
 
-    def _captured_backward(self, real: Callable[..., Any], roots: Any, args: tuple, kwargs: dict, frame: Any) -> Any:
+    def _captured_backward(
+        self,
+        real: Callable[..., Any],
+        roots: Any,
+        args: tuple,
+        kwargs: dict,
+        frame: Any,
+        stop_at: frozenset[str] = frozenset(),
+        emitting: bool = True,
+    ) -> Any:
         root_tensors = _tensors(roots)
         graph = self.host.event_graph(frame, root_tensors)
-        state = _Pass(frame=frame, graph=graph)
+        state = _Pass(frame=frame, graph=graph, emitting=emitting, stop_at=stop_at)
         handles: list[Any] = []
         try:
             for node in walk(tensor.grad_fn for tensor in root_tensors):
@@ -214,7 +238,7 @@ class Probes:
                 before = None if grad is None else self.host.views.view(grad)
                 was_reset = before is None or is_zero_tensor(before) or self.host.accumulation.count(variable) == 0
                 state.grad_before[id(node)] = (before, was_reset)
-            if state.emitting:
+            if state.emitting or type(node).__name__ in state.stop_at:
                 state.arrived[id(node)] = _views(self.host.views, grad_outputs)
 
         return prehook
@@ -224,7 +248,7 @@ class Probes:
         def accumulated(tensor: torch.Tensor) -> None:
             _, was_reset = state.grad_before.get(id(node), (None, True))
             self.host.accumulation.added(tensor, was_reset)
-            if state.emitting and tensor.grad is not None:
+            if (state.emitting or type(node).__name__ in state.stop_at) and tensor.grad is not None:
                 state.grad_after[id(node)] = self.host.views.view(tensor.grad)
 
         return accumulated
@@ -235,13 +259,15 @@ class Probes:
             node_id = self.host.graphs.id_of(node)
             if node_id is not None:
                 state.done.append(node_id)
-            if not state.emitting or node_id is None:
+            name = type(node).__name__
+            stop = name in state.stop_at  # evaluate hook: a `node:` rule stops at this node
+            if not (state.emitting or stop) or node_id is None:
                 return
             variable = _leaf_of(node)
             is_accumulate = variable is not None
             event = NodeEvent(
                 node_id=node_id,
-                name=type(node).__name__,
+                name=name,
                 grad_outputs=state.arrived.pop(id(node), ()),
                 grad_inputs=_views(self.host.views, grad_inputs),
                 leaf=self.host.param_names(state.frame).get(id(variable)) if is_accumulate else None,
@@ -249,7 +275,8 @@ class Probes:
                 grad_after=state.grad_after.get(id(node)) if is_accumulate else None,
                 done=tuple(state.done),
             )
-            state.emitting = self.host.event_step(NodeRan(event, state.graph, is_accumulate), state.frame)
+            note = node_note(name, state.frame.f_lineno if state.frame is not None else None) if stop else None
+            state.emitting = self.host.event_step(NodeRan(event, state.graph, is_accumulate), state.frame, stop_note=note)
 
         return hook
 

@@ -117,6 +117,8 @@ class Runner:
         self.paused_frame: FrameType | None = None
         # Set by a resume (interactive): where the untraced stretch began and the loop counts then.
         self._untraced_from: tuple[int | None, dict[tuple[int, int], tuple[list[int], int]]] | None = None
+        self._in_nan_stop = False  # paused where the `nan` rule fired, inside an operation
+        self._event_note: str | None = None  # why a `node:` rule stopped at the sub-step being made
 
     # The probes' Host reads these three through the step maker that owns them.
     @property
@@ -137,7 +139,7 @@ class Runner:
         """Run the script to its end; returns (status, exception)."""
         spec = self.spec
         environment = script_environment(
-            spec.path, spec.filename, spec.device, self.output, traced=spec.mode != "breaks-only", argv=spec.argv
+            spec.path, spec.filename, spec.device, self.output, traced=self._traced(), argv=spec.argv
         )
         self.probes.install()
         module_watch.install()
@@ -158,13 +160,20 @@ class Runner:
             self.counters.clear()
             self.maker.clear()
 
+    def _traced(self) -> bool:
+        """Whether the script runs under the trace function: all but breaks-only runs with no line rule armed."""
+        return self.spec.mode != "breaks-only" or self.break_rules.line_rules
+
     def _execute(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
-        with self.break_rules.nan_mode(self.stop_inside):  # evaluate hook: a no-op unless `nan` is armed
+        self.sync_nan()  # evaluate hook: pushes the NaN mode only if `nan` is armed
+        try:
             return self._execute_script(namespace)
+        finally:
+            self.break_rules.pop_nan()
 
     def _execute_script(self, namespace: dict[str, Any]) -> tuple[RunStatus, ExceptionInfo | None]:
         try:
-            if self.spec.mode == "breaks-only":
+            if not self._traced():
                 self.tracer.start_untraced()
                 try:
                     exec(self.spec.code, namespace)
@@ -210,7 +219,11 @@ class Runner:
         """The tracer stopped before a line of the script."""
         if self._stop_requested():
             raise StopScript("stopped")
-        if self.spec.mode == "breaks-only":  # a kick to honour a stop request: carry on untraced
+        if self.break_rules.nan_pending:  # evaluate hook: `nan` armed or disarmed since the last line
+            self.sync_nan()
+        if self.spec.mode == "breaks-only":  # a rule fired (its reason is noted), or the first line: carry on
+            if self.inspect.noted:
+                self._emit(LineReached(), frame)
             self.tracer.set_continue()
             return
         if not self._reset_steps(frame):
@@ -233,6 +246,8 @@ class Runner:
             command = self._next_command()
         finally:
             self.paused_frame = None
+        if self.break_rules.nan_pending:  # evaluate hook: ctrl+b nan while paused here
+            self.sync_nan()
         self._obey(command, frame)
 
     def _obey(self, command: str, frame: FrameType) -> None:
@@ -270,6 +285,26 @@ class Runner:
 
     # -- evaluate hooks: break-on rules (tui.engine.breakpoints) ------------------------------
 
+    def watch_lines(self) -> None:
+        """Have the tracer look at every line only while a line rule is armed or the `nan` mode is yet to change."""
+        rules = self.break_rules
+        self.tracer.line_watch = self.line_check if rules.line_rules or rules.nan_pending else None
+
+    def sync_nan(self) -> None:
+        """In the script's thread, between lines: push or pop the `nan` mode as the rules now say."""
+        if self._in_nan_stop:  # paused inside the mode's own dispatch: wait for the next line
+            return
+        self.break_rules.sync_nan(self.stop_inside)
+        self.watch_lines()
+
+    def line_check(self, frame: FrameType) -> bool:
+        """The tracer's look at every line while rules are armed: the `nan` mode, then the line rules."""
+        if self.break_rules.nan_pending:
+            self.sync_nan()
+            if self.tracer.line_watch is None and self.command == "continue":  # nothing to look at: native speed
+                self.tracer.set_continue()
+        return self.break_rules.line_rules and self.rule_stops(frame)
+
     def rule_stops(self, frame: FrameType) -> bool:
         """Before a traced line: whether an armed rule fired (its reason goes on the step)."""
         if self.inspect.busy:
@@ -289,7 +324,11 @@ class Runner:
         self._emit(LineReached(), frame)
         if self.spec.mode == "interactive":
             self.tracer._retrace()  # a native-speed continue: trace again, so the next command can stop
-            self._pause_at(frame)
+            self._in_nan_stop = True  # paused inside the mode's own dispatch: it cannot be popped here
+            try:
+                self._pause_at(frame)
+            finally:
+                self._in_nan_stop = False
 
     def _break_hit(self, line: int) -> None:
         """A breakpoint line of a breaks-only run is about to run."""
@@ -323,13 +362,24 @@ class Runner:
             return self.budget.keeps_sub_steps(self.count)
         return self.spec.mode == "interactive" and self.command == "step"
 
-    def event_step(self, event: Event, frame: FrameType | None, line: int | None = None) -> bool:
-        """Emit a sub-step (at `line`, else the frame's); False when the learner skipped the rest of this event."""
-        if not self.capturing():
+    def event_step(
+        self, event: Event, frame: FrameType | None, line: int | None = None, *, stop_note: str | None = None
+    ) -> bool:
+        """Emit a sub-step (at `line`, else the frame's); False when the learner skipped the rest of this event.
+
+        `stop_note`: a `node:` rule stops here, whether or not sub-steps are being made (continue,
+        breaks-only, a thinned record), and the step says why.
+        """
+        forced = stop_note is not None and not self._forked() and not self.inspect.busy
+        if not self.capturing() and not forced:
             return False
-        self._emit(event, frame, line=line)
+        self._event_note = stop_note
+        try:
+            self._emit(event, frame, line=line)
+        finally:
+            self._event_note = None
         if self.spec.mode != "interactive":
-            return True
+            return self.capturing()
         self.inspect.event_frame = frame  # evaluate hook: `:` at a sub-step evaluates here
         try:
             command = self._next_command()
@@ -338,6 +388,7 @@ class Runner:
         if command == "stop":
             raise StopScript("stopped")
         if command == "step_into":
+            self.command = "step"  # after a rule's stop in a continue, too: the next sub-steps show
             self.tracer.step_into()
             return True
         if command == "resume":
@@ -346,6 +397,10 @@ class Runner:
             self.command = "next"
             self.tracer.step_over(frame)
         return False
+
+    def stop_nodes(self) -> frozenset[str]:
+        """The backward node classes an armed `node:` rule stops at (evaluate hook)."""
+        return self.break_rules.node_classes if self.break_rules.rules else frozenset()
 
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None:
         """The graph before a backward pass: the named tensors' and the pass's own roots."""
@@ -374,8 +429,6 @@ class Runner:
     def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None:
         """A backward / optimizer.step() / zero_grad() ran (whether or not it became sub-steps)."""
         self.maker.last_event = phase
-        if self.break_rules.rules:  # evaluate hook: node:CLASS rules see the pass's graph
-            self.break_rules.noted(phase, roots)
         for tensor in roots:
             node = tensor.grad_fn
             if node is not None:
@@ -420,7 +473,7 @@ class Runner:
     ) -> Step:
         step = self.maker.make(self.count, event, frame, line, position)
         # evaluate hook: why a rule or condition stopped here, and the watches at this step.
-        note = None if step.message else self.inspect.note_for(step.kind)
+        note = None if step.message else self._event_note or self.inspect.note_for(step.kind)
         script_frame = frame
         while script_frame is not None and script_frame.f_code.co_filename != self.spec.filename:
             script_frame = script_frame.f_back

@@ -270,9 +270,11 @@ class Session:
             runner.inspect.conditions = dict(self._inspect.conditions)
 
     def set_break_on(self, rules: Iterable[BreakOn]) -> None:
-        """Replace the break-on rules; `nan` is armed only when the run starts (its mode wraps the whole run)."""
-        started_nan = tuple(rule for rule in self._inspect.break_on if rule.kind == "nan")
-        chosen = started_nan + tuple(rule for rule in rules if rule.kind != "nan")
+        """Replace the break-on rules (interactive runs): each holds from the script's next line on.
+
+        `nan` too: the script's thread pushes its mode before that line, or pops it when `nan` is gone.
+        """
+        chosen = tuple(rules)
         self._inspect = InspectOptions(self._inspect.watches, self._inspect.conditions, chosen)
         runner = self._runner
         if runner is not None and self._spec.mode == "interactive":

@@ -59,10 +59,7 @@ def open_condition(app: Any) -> None:
             if rule not in app.break_on:
                 app.break_on.append(rule)
             setter = getattr(session, "set_break_on", None)
-            if rule.kind == "nan":
-                app.notify("break on nan is armed when a run starts: use --break-on nan (or r restarts with it).",
-                           timeout=5)
-            elif setter is not None:
+            if setter is not None:
                 setter(app.break_on)
                 app.notify(f"Breaks on {rule.text} from the next step on.", timeout=3)
             return
