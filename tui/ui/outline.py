@@ -28,6 +28,7 @@ class Outline:
     scanned: int
     first_seen: dict[int, int]  # line -> the first line step at it (as History keeps it)
     max_tensors: int
+    block_lines: tuple[frozenset[int], ...] = ()  # per block scanned: the lines its line steps are at
     series: SeriesCache | None = None  # every tensor's sparkline samples and curve values
     error: str | None = field(default=None)  # a block that could not be decoded: why
 
@@ -42,6 +43,7 @@ def scan(steps: LazySteps, report: Callable[[Outline], object], stopped: Callabl
     names: set[str] = set()
     samples: dict[int, dict[str, SparkPoint]] = {}
     curves: dict[str, list[float | None]] = {}
+    block_lines: list[frozenset[int]] = []
     points = 0
     index = 0
     for block in range(steps.blocks):
@@ -50,14 +52,16 @@ def scan(steps: LazySteps, report: Callable[[Outline], object], stopped: Callabl
         try:
             decoded = steps.block(block)
         except Exception as error:  # noqa: BLE001 - a damaged block: what was scanned stays, the app says why
-            report(Outline(index, dict(first_seen), max_tensors, None, str(error)))
+            report(Outline(index, dict(first_seen), max_tensors, tuple(block_lines), None, str(error)))
             return
+        lines: set[int] = set()
         for step in decoded:
             tensors = step.tensors
             max_tensors = max(max_tensors, len(tensors))
             names.update(tensors)
             if step.line is not None and step.kind == "line":
                 first_seen.setdefault(step.line, index)
+                lines.add(step.line)
             if index % stride == 0:
                 samples[index] = {name: spark_point(view) for name, view in tensors.items()}
             if rounds.add(step):
@@ -68,8 +72,9 @@ def scan(steps: LazySteps, report: Callable[[Outline], object], stopped: Callabl
                     values.append(point[0] if point is not None else None)
                 points += 1
             index += 1
+        block_lines.append(frozenset(lines))
         if (block + 1) % REPORT_BLOCKS == 0 and block + 1 < steps.blocks:
-            report(Outline(index, dict(first_seen), max_tensors))
+            report(Outline(index, dict(first_seen), max_tensors, tuple(block_lines)))
     scalars: dict[tuple[int, str], SparkPoint] = {}
     for position, found in samples.items():
         for name in names:
@@ -77,4 +82,4 @@ def scan(steps: LazySteps, report: Callable[[Outline], object], stopped: Callabl
     for name in names:
         values = curves.setdefault(name, [])
         values.extend([None] * (points - len(values)))
-    report(Outline(index, first_seen, max_tensors, SeriesCache.prefilled(rounds, scalars, curves)))
+    report(Outline(index, first_seen, max_tensors, tuple(block_lines), SeriesCache.prefilled(rounds, scalars, curves)))

@@ -6,7 +6,7 @@ Going back in time reads an earlier step from here; nothing is re-run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from tui.render.safe_text import VisibleSteps, visible_lines
 from tui.steps.lazy import LazySteps
@@ -18,6 +18,9 @@ from tui.ui.series import Series, SeriesCache
 
 # Sub-steps of one backward() / optimizer.step() / zero_grad() call, recorded after its line step.
 EVENT_KINDS = ("backward", "accumulate", "optimizer", "reset")
+# A search forward in a lazy replay decodes at most this many blocks its scan has not reached yet
+# (a block of 1,000 steps takes about 0.2 s on the 2-core development machine).
+SEARCH_BLOCKS = 8
 # The output pane keeps the tail of the script's output.
 OUTPUT_CHARS = 20_000
 
@@ -58,6 +61,7 @@ class History:
         self._lazy: LazySteps | None = None
         self._recorded: LazySteps | None = None
         self.outline: Outline | None = None
+        self.search_stopped_at: int | None = None  # where the last find_forward gave up (a lazy replay)
         self.current = -1
         self.breakpoints: set[int] = set(breakpoints)
         # line -> index of the first step at that line: "lines already run" at step k
@@ -202,11 +206,46 @@ class History:
 
     # -- finding steps -----------------------------------------------------------------
 
-    def find_forward(self, test: StepTest) -> int | None:
-        """The first recorded step after the current one that passes `test`."""
+    def find_forward(self, test: StepTest, lines: Collection[int] | None = None) -> int | None:
+        """The first recorded step after the current one that passes `test`.
+
+        `lines`: `test` passes only line steps at these lines (a breakpoint's) and ignores the step
+        before, so a lazy replay skips the blocks its scan found none of them in. A lazy replay decodes at most
+        SEARCH_BLOCKS blocks its scan has not reached yet: past them it gives up and sets
+        `search_stopped_at` to the last step it looked at (press the key again to go on).
+        """
+        self.search_stopped_at = None
+        if self._lazy is not None:
+            return self._find_forward_lazy(self._lazy, test, lines)
         for index in range(self.current + 1, len(self.steps)):
             if test(self.steps[index], self.steps[index - 1]):
                 return index
+        return None
+
+    def _find_forward_lazy(self, steps: LazySteps, test: StepTest, lines: Collection[int] | None) -> int | None:
+        start = self.current + 1
+        if start >= len(steps):
+            return None
+        known = self.outline.block_lines if self.outline is not None else ()
+        unscanned = 0
+        for block in range(steps.block_of(start), steps.blocks):
+            first = steps.block_start(block)
+            if lines is not None and block < len(known) and first > start and not known[block] & set(lines):
+                continue  # the scan saw no line step at those lines in this block
+            if block >= len(known):
+                if unscanned == SEARCH_BLOCKS:
+                    self.search_stopped_at = first - 1
+                    return None
+                unscanned += 1
+            decoded = steps.block(block)
+            for offset in range(max(0, start - first), len(decoded)):
+                index = first + offset
+                if offset:
+                    previous: Step | None = decoded[offset - 1]
+                else:  # the block before's last step (ignored by a test with `lines`: not decoded for it)
+                    previous = steps[index - 1] if index and lines is None else None
+                if test(decoded[offset], previous):
+                    return index
         return None
 
     def find_backward(self, test: StepTest) -> int | None:
