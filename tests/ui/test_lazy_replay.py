@@ -13,9 +13,9 @@ import tui.ui.app as app_module
 from tests.fixtures.recordings import fixture, load
 from tests.ui.conftest import SIZE
 from tests.ui.screen import screen_text
+from tui.render.numbers import step_counter
 from tui.steps.lazy import LazyRecording, LazySteps, open_recording
 from tui.steps.recording import Recording, load_recording, write_recording
-from tui.render.numbers import step_counter
 from tui.ui.app import GradstepApp
 
 # Keys that walk, jump and search: ←/→, End/Home, g is in test_go_to below, ] [, B O R, b and c, n s o.

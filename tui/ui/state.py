@@ -41,7 +41,7 @@ class History:
     def lazy(cls, recorded: LazySteps, breakpoints: Iterable[int] = ()) -> History:
         """A replay's history read from its file block by block (tui.steps.lazy): nothing is appended.
 
-        The first paint needs the blocks of the first and the last step only. What needs every
+        The first paint needs the first block only (the step count is the index's). What needs every
         step (the lines already run, the row count, the series) comes from an Outline
         (tui.ui.outline), posted by a scan after the first paint; until then the lines already run
         are those of the scan so far and of the current block, and no series is drawn.
@@ -210,8 +210,8 @@ class History:
         """The first recorded step after the current one that passes `test`.
 
         `lines`: `test` passes only line steps at these lines (a breakpoint's) and ignores the step
-        before, so a lazy replay skips the blocks its scan found none of them in. A lazy replay decodes at most
-        SEARCH_BLOCKS blocks its scan has not reached yet: past them it gives up and sets
+        before, so a lazy replay skips the blocks its scan found none of them in. A lazy replay
+        decodes at most SEARCH_BLOCKS blocks its scan has not reached yet: past them it gives up and sets
         `search_stopped_at` to the last step it looked at (press the key again to go on).
         """
         self.search_stopped_at = None
