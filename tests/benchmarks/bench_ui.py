@@ -173,8 +173,8 @@ if mode == "live":
 from tui.ui.app import GradstepApp
 mark("imported")
 if mode == "replay":
-    from tui.steps.recording import load_recording
-    app = GradstepApp(recording=load_recording(target))
+    from tui.steps.lazy import open_recording  # what `gradstep replay` does: an indexed file block by block
+    app = GradstepApp(recording=open_recording(target))
     mark("loaded")
 else:
     app = GradstepApp(live=live)

@@ -25,10 +25,15 @@ def screen_text(app) -> str:
     return console.export_text()
 
 
-async def test_replay_shows_escapes_and_markup_from_the_recording_as_visible_text():
+@pytest.mark.parametrize("opener", ["load_recording", "open_recording"])
+async def test_replay_shows_escapes_and_markup_from_the_recording_as_visible_text(opener):
+    from tui.steps.lazy import LazyRecording, open_recording
     from tui.steps.recording import load_recording
 
-    app = GradstepApp(recording=load_recording(hostile_recording()))
+    # load_recording: every step decoded first; open_recording: what `gradstep replay` does, block by block
+    recording = (open_recording if opener == "open_recording" else load_recording)(hostile_recording())
+    assert isinstance(recording, LazyRecording) == (opener == "open_recording")
+    app = GradstepApp(recording=recording)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("end")  # the exception step: names, message, stdout and device all on screen

@@ -214,10 +214,12 @@ def lesson(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     """`gradstep replay FILE.gstep`: the same screen on a recording; runs no code."""
-    from tui.steps.recording import load_recording
+    from tui.steps.lazy import open_recording
     from tui.ui.app import GradstepApp
 
-    recording = load_recording(args.recording)  # validated whole before the app mounts
+    # An indexed file is read block by block as the learner moves (its first and last blocks are
+    # checked here); a file without an index is loaded and validated whole before the app mounts.
+    recording = open_recording(args.recording)
     if recording.notice is not None:
         import sys
 

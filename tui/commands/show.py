@@ -46,7 +46,8 @@ def output_tail(output: str) -> tuple[str, int]:
 
 # A classic mistake (tui/render/mistakes.py) is explained from the steps up to the one shown. `show`
 # reads one step through the file's index; for a recording up to this size it also reads the others
-# to explain what went wrong; past it, only the step itself is looked at.
+# to explain what went wrong (an indexed file lazily, tui.steps.lazy: only the blocks the checks look
+# at are decoded, and a few at a time); past it, only the step itself is looked at.
 EXPLAIN_FROM_WHOLE_BYTES = 32 * 1024 * 1024
 
 
@@ -55,7 +56,10 @@ def _explained(path: str, at: StepAt) -> Mistake | None:
     from tui.render.mistakes import explain
 
     if os.path.getsize(path) <= EXPLAIN_FROM_WHOLE_BYTES:
-        steps = load_recording(path).steps
+        # an indexed file: only the blocks explain reads, a few at a time
+        from tui.steps.lazy import open_recording
+
+        steps = open_recording(path).steps
         if 0 <= at.step.index < len(steps):
             return explain(steps, at.step.index, at.header.source)
     return explain([at.step], 0, at.header.source)

@@ -24,6 +24,7 @@ import gzip
 import os
 import time
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ MIN_BUDGET = 64 * 2**20  # ...or this many, whichever is more
 MAX_STEPS = 20_000_000
 _CHUNK = 256 * 2**10
 _FOOTER = '{"t":"footer","index":%20d}\n'  # padded with spaces: a fixed size
+_NO_OFFSET = 2**63  # sorts after any offset: bisecting (step, _NO_OFFSET) finds the block that holds the step
 FOOTER_SIZE = len(gzip.compress((_FOOTER % 0).encode(), compresslevel=0, mtime=0))
 
 
@@ -445,13 +447,13 @@ class StepAt:
 
 
 @dataclass(frozen=True, slots=True)
-class _Index:
+class RecordingIndex:
     steps: int
     blocks: tuple[tuple[int, int], ...]
     output: tuple[str, ...]
 
 
-def _read_index(path: Path) -> _Index | None:
+def read_index(path: Path) -> RecordingIndex | None:
     """The index a finished format-2 file ends with, or None (cut short, format 1, or not sound)."""
     try:
         with open(path, "rb") as file:
@@ -488,7 +490,7 @@ def _read_index(path: Path) -> _Index | None:
         return None
     if blocks and (firsts[0] != 0 or firsts[-1] >= max(steps, 1)):
         return None
-    return _Index(steps, tuple((first, offset) for first, offset in blocks), tuple(output))
+    return RecordingIndex(steps, tuple((first, offset) for first, offset in blocks), tuple(output))
 
 
 def _header_of(path: Path) -> Header:
@@ -519,32 +521,49 @@ def read_step(path: str | Path, wanted: int | None = None) -> StepAt:
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"no such recording: {path}" if not path.exists() else f"{path} is not a file")
-    index = _read_index(path)
+    index = read_index(path)
     if index is None:
         return _read_step_streaming(path, wanted)
     header = _header_of(path)
     target = _pick(index.steps, wanted)
-    block = max(position for position, (first, _) in enumerate(index.blocks) if first <= target)
+    block = block_of(index, target)
+    output = ["".join(index.output[:block])]
+    for step in block_steps(path, index, block):
+        output.append(step.output)
+        if step.index == target:
+            return StepAt(header, step, index.steps, "".join(output), complete=True)
+    raise RecordingError(f"{path} is corrupt: its index points to a block without step {target}")
+
+
+def block_of(index: RecordingIndex, step: int) -> int:
+    """The block of the index that holds step `step` (0 <= step < index.steps)."""
+    return bisect_right(index.blocks, (step, _NO_OFFSET)) - 1
+
+
+def block_steps(path: Path, index: RecordingIndex, block: int) -> list[Step]:
+    """Every step of one block of an indexed file, checked against the index (RecordingError if not)."""
     first, offset = index.blocks[block]
+    last = index.blocks[block + 1][0] if block + 1 < len(index.blocks) else index.steps
     stop = index.blocks[block + 1][1] if block + 1 < len(index.blocks) else None
     decoder = StepDecoder()
     decoder.count = first
-    output = ["".join(index.output[:block])]
     reader = _Reader(path)
     reader.decoder = decoder
+    steps: list[Step] = []
     try:
         for number, record in _parsed(path, _raw_lines(path, offset, stop), first_number=0):
-            if record.get("t") in ("end", "index", "footer"):
+            if record.get("t") in ("end", "index", "footer") or len(steps) == last - first:
                 break
             step = reader._decode(number, record)
-            if step is None:
-                continue
-            output.append(step.output)
-            if step.index == target:
-                return StepAt(header, step, index.steps, "".join(output), complete=True)
+            if step is not None:
+                if step.index != first + len(steps):
+                    raise RecordingError(f"{path} is corrupt: its block {block} holds step {step.index}, not {first + len(steps)}")
+                steps.append(step)
     except _Cut:
         pass
-    raise RecordingError(f"{path} is corrupt: its index points to a block without step {target}")
+    if len(steps) != last - first:
+        raise RecordingError(f"{path} is corrupt: its index points to a block without step {first + len(steps)}")
+    return steps
 
 
 def _read_step_streaming(path: Path, wanted: int | None) -> StepAt:

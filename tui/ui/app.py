@@ -17,17 +17,25 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import get_current_worker
 
 from tui.render.events import pass_events
 from tui.render.mistakes import Mistake, explain
 from tui.render.safe_text import visible
+from tui.steps.lazy import LazySteps
 from tui.steps.model import Header, Step
 from tui.steps.runs import RunResult, StepCommand
 from tui.ui.control import RunControl
 from tui.ui.evaluating import open_condition, open_evaluate
 from tui.ui.guard import guarded
 from tui.ui.live import LiveTarget, StepSource, start_in_background
-from tui.ui.messages import RunFinished, SessionFailed, SessionStarted, StepCaptured
+from tui.ui.messages import (
+    HistoryScanned,
+    RunFinished,
+    SessionFailed,
+    SessionStarted,
+    StepCaptured,
+)
 from tui.ui.narration import Narration
 from tui.ui.navigation import KEY_BINDINGS, NavigationActions, key_commands, key_help
 from tui.ui.openers import (
@@ -37,6 +45,7 @@ from tui.ui.openers import (
     open_device_picker,
     open_export,
 )
+from tui.ui.outline import scan as scan_outline
 from tui.ui.predict import Predictor, predict_panel_state
 from tui.ui.saving import (
     RecordingSaved,
@@ -51,7 +60,7 @@ from tui.ui.screens.main import MainScreen, MainView
 from tui.ui.screens.picker import PickerScreen
 from tui.ui.screens.save import SaveChoice, SaveScreen, free_path
 from tui.ui.screens.script_input import InputRequested, ScriptInputScreen
-from tui.ui.state import History, default_tensor
+from tui.ui.state import History, default_tensor, visible_block
 from tui.ui.widgets.phase_bar import PhaseBar, PhaseBarState
 from tui.ui.widgets.predict_panel import PREDICT_BINDING, PredictPanel
 from tui.ui.widgets.source_view import SourceView
@@ -156,8 +165,14 @@ class GradstepApp(NavigationActions, App[int]):
 
     def on_mount(self) -> None:
         if self.recording is not None:
-            for step in self.recording.steps:
-                self.history.append(step)
+            if isinstance(self.recording.steps, LazySteps):  # an indexed file: read block by block
+                self.history = History.lazy(self.recording.steps)
+                self.control.history = self.history
+                # The panes that read every step wait for one scan, after the first paint.
+                self.call_after_refresh(self._scan_history)
+            else:
+                for step in self.recording.steps:
+                    self.history.append(step)
             self.history.breakpoints.update(self.recording.header.breakpoints)
             self.device = _device_text(self.recording.header)
             self._open_main(self.recording.header.source)
@@ -165,6 +180,30 @@ class GradstepApp(NavigationActions, App[int]):
             self._open_live(self.live_target)
         else:
             self.push_screen(self._picker())
+
+    def _scan_history(self) -> None:
+        """Scan a lazily read recording on a worker thread; it posts what it found (HistoryScanned)."""
+        steps = self.history.recorded_steps
+        assert isinstance(steps, LazySteps)
+        # A cache of its own, its strings made visible as the history's are: the thread shares no state.
+        scanning = steps.sibling(transform=visible_block, cached_blocks=1)
+
+        def work() -> None:
+            worker = get_current_worker()
+            scan_outline(
+                scanning,
+                lambda outline: self.post_message(HistoryScanned(outline)),
+                stopped=lambda: worker.is_cancelled,
+            )
+
+        self.run_worker(work, name="scan", group="scan", thread=True, exclusive=True)
+
+    def on_history_scanned(self, message: HistoryScanned) -> None:
+        """The scan of a lazily read recording got further: the panes that read every step catch up."""
+        self.history.adopt(message.outline)
+        if message.outline.error is not None:
+            self.notify(visible(message.outline.error), title="Part of this recording cannot be read", severity="error", markup=False)
+        self.refresh_view()
 
     def _picker(self) -> PickerScreen:
         """The lesson picker, with each lesson's saved progress."""

@@ -190,6 +190,9 @@ class RunControl:
         if found is not None:
             self.history.go(found)
             return None
+        if self.history.search_stopped_at is not None:
+            self.history.go(self.history.search_stopped_at)
+            return _still_reading(self.history.search_stopped_at)
         head = self.history.steps[-1]
         self.history.go(self.history.head)
         if self.at_live_head:  # not recorded yet: on from the newest step, back out to this function
@@ -212,6 +215,9 @@ class RunControl:
         found = self.history.find_forward(step_out_test(step, self.history.line_of_current()))
         if found is not None:
             self.history.go(found)
+        elif self.history.search_stopped_at is not None:
+            self.history.go(self.history.search_stopped_at)
+            return _still_reading(self.history.search_stopped_at)
         elif self.replay and self.history.at_head:
             return "This is the last recorded step."
         else:
@@ -220,7 +226,7 @@ class RunControl:
                 self.send("step_out")
         return None
 
-    def continue_run(self) -> None:
+    def continue_run(self) -> str | None:
         """To the next breakpoint or the end, keeping every step passed; pressed while running, pause.
 
         Live, it steps into every line and sub-step (what `gradstep record` keeps) up to
@@ -228,15 +234,17 @@ class RunControl:
         """
         if self.continuing or self.seek is not None:
             self.pause()
-            return
+            return None
         test = at_breakpoint(self.history.breakpoints, self.conditions)
         if self.replay or not self.history.at_head:
-            found = self.history.find_forward(test)
-            self.history.go(found if found is not None else self.history.head)
-            return
+            found = self.history.find_forward(test, lines=self.history.breakpoints)
+            stopped = self.history.search_stopped_at
+            self.history.go(found if found is not None else stopped if stopped is not None else self.history.head)
+            return _still_reading(stopped) if found is None else None
         if self.at_live_head:
             self._start_seek(test, self.continue_budget)
             self.continuing = self.seek is not None
+        return None
 
     def pause(self) -> None:
         """Stop a continue or a jump at the script's next line."""
@@ -252,6 +260,9 @@ class RunControl:
         if found is not None:
             self.history.go(found)
             return None
+        if self.history.search_stopped_at is not None:
+            self.history.go(self.history.search_stopped_at)
+            return _still_reading(self.history.search_stopped_at)
         if self.replay:
             return "No such step later in this recording."
         self.history.go(self.history.head)
@@ -298,3 +309,10 @@ class RunControl:
         if self.history.finished:
             return self.history.steps[-1].kind
         return "paused" if self.session is not None else "starting… (loading torch)"
+
+
+def _still_reading(stopped: int | None) -> str | None:
+    """What a search in a lazy replay says when it stopped where the background scan has not been."""
+    if stopped is None:
+        return None
+    return f"Searched up to step {stopped:,}: the rest of this recording is still being read. Press again to go on."

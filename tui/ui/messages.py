@@ -11,6 +11,7 @@ from tui.steps.runs import RunResult
 
 if TYPE_CHECKING:
     from tui.ui.live import StepSource
+    from tui.ui.outline import Outline
 
 
 class SessionStarted(Message):
@@ -48,3 +49,11 @@ class RunFinished(Message):
         super().__init__()
         self.result = result
         self.generation = generation
+
+
+class HistoryScanned(Message):
+    """The scan of a lazily read recording got further (tui.ui.outline): `outline.series` once it is done."""
+
+    def __init__(self, outline: Outline) -> None:
+        super().__init__()
+        self.outline = outline

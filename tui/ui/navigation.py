@@ -112,8 +112,7 @@ class NavigationActions:
     @guarded
     def action_continue(self) -> None:
         """Run to the next breakpoint or the end; pressed again, pause."""
-        self.control.continue_run()
-        self._after()
+        self._after(self.control.continue_run())
 
     @guarded
     def action_pause(self) -> None:

@@ -46,7 +46,7 @@ def page_export_hook(app: GradstepApp) -> Callable[[Path], ExportResult] | None:
     from tui.render.graph_files import ExportResult  # noqa: F811 - graphviz: only when x is pressed
     from tui.render.html import export_page
 
-    header, steps = app.header, tuple(app.history.steps)
+    header, steps = app.header, app.history.frozen_steps()
     if header is None or not steps:
         return None
 

@@ -53,7 +53,7 @@ class Series:
     current: int = -1  # the index of the learner's step
 
 
-class _Rounds:
+class Rounds:
     """The history cut into rounds, extended with each new step (tensor-independent)."""
 
     def __init__(self) -> None:
@@ -68,21 +68,27 @@ class _Rounds:
 
     def scan(self, steps: Sequence[Step]) -> None:
         for index in range(self.scanned, len(steps)):
-            step = steps[index]
-            key = (step.loop_line, step.iteration)
-            if not self.keys or key != self.keys[-1]:
-                self.starts.append(index)
-                self.keys.append(key)
-                self.backward.append(None)
-                self.points_through.append(len(self.points))
-            if step.kind == "backward" and self.backward[-1] is None:
-                self.backward[-1] = index
-                self.points.append(len(self.keys) - 1)
-                self.points_through[-1] = len(self.points)
-            if step.iteration is not None:
-                self.looped = True
-                self.last_iteration[step.loop_line] = max(step.iteration, self.last_iteration.get(step.loop_line, 0))
-        self.scanned = len(steps)
+            self.add(steps[index])
+
+    def add(self, step: Step) -> bool:
+        """The next step (index `scanned`); True when it gives its round's point."""
+        index = self.scanned
+        self.scanned += 1
+        key = (step.loop_line, step.iteration)
+        if not self.keys or key != self.keys[-1]:
+            self.starts.append(index)
+            self.keys.append(key)
+            self.backward.append(None)
+            self.points_through.append(len(self.points))
+        if step.iteration is not None:
+            self.looped = True
+            self.last_iteration[step.loop_line] = max(step.iteration, self.last_iteration.get(step.loop_line, 0))
+        if step.kind == "backward" and self.backward[-1] is None:
+            self.backward[-1] = index
+            self.points.append(len(self.keys) - 1)
+            self.points_through[-1] = len(self.points)
+            return True
+        return False
 
     def position(self, current: int) -> tuple[int, bool] | None:
         """The point to mark at step `current`, and whether the step is inside its round."""
@@ -113,9 +119,21 @@ class SeriesCache:
     def __init__(self) -> None:
         self._start()
 
+    @classmethod
+    def prefilled(
+        cls,
+        rounds: Rounds,
+        scalars: dict[tuple[int, str], tuple[float | None, float | None] | None],
+        curves: dict[str, list[float | None]],
+    ) -> SeriesCache:
+        """A cache whose numbers a scan of the whole history already computed (tui.ui.outline)."""
+        cache = cls()
+        cache._rounds, cache._scalars, cache._curves = rounds, scalars, curves
+        return cache
+
     def _start(self) -> None:
         """Nothing computed yet."""
-        self._rounds = _Rounds()
+        self._rounds = Rounds()
         # (step index, tensor) -> (value, grad) as sparkline numbers.
         self._scalars: dict[tuple[int, str], tuple[float | None, float | None] | None] = {}
         # tensor -> its curve values for the points computed so far.

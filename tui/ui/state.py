@@ -6,16 +6,21 @@ Going back in time reads an earlier step from here; nothing is re-run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
-from tui.render.safe_text import VisibleSteps
+from tui.render.safe_text import VisibleSteps, visible_lines
+from tui.steps.lazy import LazySteps
 from tui.steps.model import Step, TensorView
 from tui.steps.changes import changed_fields as changed_fields  # one home: the HTML page marks the same cells
 from tui.steps.queries import END_KINDS, loss_to_follow
+from tui.ui.outline import Outline
 from tui.ui.series import Series, SeriesCache
 
 # Sub-steps of one backward() / optimizer.step() / zero_grad() call, recorded after its line step.
 EVENT_KINDS = ("backward", "accumulate", "optimizer", "reset")
+# A search forward in a lazy replay decodes at most this many blocks its scan has not reached yet
+# (a block of 1,000 steps takes about 0.2 s on the 2-core development machine).
+SEARCH_BLOCKS = 8
 # The output pane keeps the tail of the script's output.
 OUTPUT_CHARS = 20_000
 
@@ -32,9 +37,31 @@ class History:
         if self.steps:
             self.current = 0
 
+    @classmethod
+    def lazy(cls, recorded: LazySteps, breakpoints: Iterable[int] = ()) -> History:
+        """A replay's history read from its file block by block (tui.steps.lazy): nothing is appended.
+
+        The first paint needs the first block only (the step count is the index's). What needs every
+        step (the lines already run, the row count, the series) comes from an Outline
+        (tui.ui.outline), posted by a scan after the first paint; until then the lines already run
+        are those of the scan so far and of the current block, and no series is drawn.
+        """
+        history = cls(breakpoints=breakpoints)
+        history._recorded = recorded
+        history._lazy = recorded.sibling(transform=visible_block)
+        history.steps = history._lazy
+        history.max_tensors = max((len(step.tensors) for step in history._lazy.block(0)), default=0)
+        history.current = 0
+        return history
+
     def _start(self, breakpoints: Iterable[int]) -> None:
         """An empty history with these breakpoints."""
-        self.steps: list[Step] = []
+        self._steps: list[Step] = []  # what append adds to; `steps` is this list, or a lazy replay's sequence
+        self.steps: Sequence[Step] = self._steps
+        self._lazy: LazySteps | None = None
+        self._recorded: LazySteps | None = None
+        self.outline: Outline | None = None
+        self.search_stopped_at: int | None = None  # where the last find_forward gave up (a lazy replay)
         self.current = -1
         self.breakpoints: set[int] = set(breakpoints)
         # line -> index of the first step at that line: "lines already run" at step k
@@ -86,7 +113,8 @@ class History:
         if shown is not step:
             self._originals[len(self.steps)] = step
             step = shown
-        self.steps.append(step)
+        assert self._lazy is None, "a lazily read recording is complete: nothing is appended"
+        self._steps.append(step)
         self.max_tensors = max(self.max_tensors, len(step.tensors))
         if step.line is not None and step.kind == "line":
             self._first_seen.setdefault(step.line, len(self.steps) - 1)
@@ -97,11 +125,17 @@ class History:
         self.current = max(self.current, 0)
 
     @property
-    def recorded_steps(self) -> list[Step]:
+    def recorded_steps(self) -> Sequence[Step]:
         """The steps as the engine recorded them (what a save writes), not as shown."""
+        if self._recorded is not None:
+            return self._recorded
         if not self._originals:
             return list(self.steps)
         return [self._originals.get(index, step) for index, step in enumerate(self.steps)]
+
+    def frozen_steps(self) -> Sequence[Step]:
+        """The steps so far, as shown, in a sequence that no later step changes (a copy; a lazy replay's own)."""
+        return self._lazy if self._lazy is not None else tuple(self._steps)
 
     def clear(self) -> None:
         """Forget every step (restart); breakpoints stay."""
@@ -126,12 +160,39 @@ class History:
 
     def lines_run(self) -> frozenset[int]:
         """Lines that ran before the current step."""
+        if self._lazy is not None and (self.outline is None or self.outline.scanned < self.current):
+            return self._lazy_lines_run(self._lazy)
         return frozenset(line for line, first in self._first_seen.items() if first < self.current)
+
+    def _lazy_lines_run(self, steps: LazySteps) -> frozenset[int]:
+        """Before the scan gets to the current step: what it found, and the current block's lines before the step."""
+        block = steps.block_of(self.current)
+        start = steps.block_start(block)
+        lines = {line for line, first in self._first_seen.items() if first < self.current}
+        lines.update(step.line for step in steps.block(block)[: self.current - start] if step.kind == "line" and step.line is not None)
+        return frozenset(lines)
+
+    def adopt(self, outline: Outline) -> None:
+        """A scan of the lazily read recording got this far (tui.ui.outline)."""
+        if self._lazy is None:
+            return
+        self.outline = outline
+        self._first_seen = dict(outline.first_seen)
+        self.max_tensors = max(self.max_tensors, outline.max_tensors)
+        if outline.series is not None:
+            self._series = outline.series
+
+    @property
+    def scanned(self) -> bool:
+        """Whether every step's numbers are at hand: always, except a lazy replay before its scan ends."""
+        return self._lazy is None or (self.outline is not None and self.outline.series is not None)
 
     def output(self) -> str:
         """The script's stdout/stderr from the start up to the current step (its tail)."""
         if self.current < 0:
             return ""
+        if self._lazy is not None:
+            return self._lazy.output_through(self.current, OUTPUT_CHARS, shown=visible_lines)
         pieces = self._output[: self._output_ends[self.current]]
         kept: list[str] = []
         size = 0
@@ -145,11 +206,46 @@ class History:
 
     # -- finding steps -----------------------------------------------------------------
 
-    def find_forward(self, test: StepTest) -> int | None:
-        """The first recorded step after the current one that passes `test`."""
+    def find_forward(self, test: StepTest, lines: Collection[int] | None = None) -> int | None:
+        """The first recorded step after the current one that passes `test`.
+
+        `lines`: `test` passes only line steps at these lines (a breakpoint's) and ignores the step
+        before, so a lazy replay skips the blocks its scan found none of them in. A lazy replay
+        decodes at most SEARCH_BLOCKS blocks its scan has not reached yet: past them it gives up and sets
+        `search_stopped_at` to the last step it looked at (press the key again to go on).
+        """
+        self.search_stopped_at = None
+        if self._lazy is not None:
+            return self._find_forward_lazy(self._lazy, test, lines)
         for index in range(self.current + 1, len(self.steps)):
             if test(self.steps[index], self.steps[index - 1]):
                 return index
+        return None
+
+    def _find_forward_lazy(self, steps: LazySteps, test: StepTest, lines: Collection[int] | None) -> int | None:
+        start = self.current + 1
+        if start >= len(steps):
+            return None
+        known = self.outline.block_lines if self.outline is not None else ()
+        unscanned = 0
+        for block in range(steps.block_of(start), steps.blocks):
+            first = steps.block_start(block)
+            if lines is not None and block < len(known) and first > start and not known[block] & set(lines):
+                continue  # the scan saw no line step at those lines in this block
+            if block >= len(known):
+                if unscanned == SEARCH_BLOCKS:
+                    self.search_stopped_at = first - 1
+                    return None
+                unscanned += 1
+            decoded = steps.block(block)
+            for offset in range(max(0, start - first), len(decoded)):
+                index = first + offset
+                if offset:
+                    previous: Step | None = decoded[offset - 1]
+                else:  # the block before's last step (ignored by a test with `lines`: not decoded for it)
+                    previous = steps[index - 1] if index and lines is None else None
+                if test(decoded[offset], previous):
+                    return index
         return None
 
     def find_backward(self, test: StepTest) -> int | None:
@@ -191,9 +287,20 @@ class History:
 
     # -- tensors ------------------------------------------------------------------------
 
-    def series(self, name: str) -> Series:
-        """`name`'s value and .grad per step, its curve per loop iteration, and where the learner is."""
+    def series(self, name: str) -> Series | None:
+        """`name`'s value and .grad per step, its curve per loop iteration, and where the learner is.
+
+        None while a lazy replay's scan has not finished: the numbers of every step are not at hand.
+        """
+        if not self.scanned:
+            return None
         return self._series.series(self.steps, name, self.current, self.finished)
+
+
+def visible_block(steps: list[Step]) -> list[Step]:
+    """A decoded block's steps with every string made visible (one VisibleSteps a block: its memory goes with it)."""
+    shown = VisibleSteps()
+    return [shown.clean(step) for step in steps]
 
 
 def _iteration_key(step: Step) -> tuple[int | None, int | None]:
