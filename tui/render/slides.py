@@ -6,9 +6,15 @@ stays make_dot's. The wording is the app's (tui.render.events). No torch here.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from tui.render.dotgraph import add_legend, add_node_values, add_title, fills_used, node_outputs
+from tui.render.dotgraph import (
+    add_legend,
+    add_node_values,
+    add_title,
+    fills_used,
+    node_outputs,
+)
 from tui.render.drawing import Drawing
 from tui.render.events import received_grads, step_event_lines
 from tui.steps.model import Graph, Step, TensorView
@@ -82,7 +88,7 @@ def decorate(
     if values and graph is not None:
         position = step.index if steps is not None and 0 <= step.index < len(steps) and steps[step.index] is step else -1
         received = grads_at(steps, position) if steps is not None and position >= 0 else {}
-        outputs = node_outputs(graphs_back(graph, steps, position if position >= 0 else 0))
+        outputs = node_outputs(graphs_back(graph, steps, max(position, 0)))
         add_node_values(drawing.dot, graph, step.tensors, drawing.fn_names, received, outputs)
     if legend:
         add_legend(drawing.dot, fills_used(drawing.dot.body))
