@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, SCRIPTS
 from tests.e2e.browser import browser_page, needs_chromium
 from tests.engine.recorded import record_file, seed_recording
+from tui.render.events import step_event_lines
+from tui.render.formatting import format_number
 from tui.steps.recording import load_recording
 
 pytestmark = [needs_chromium, pytest.mark.graphviz]
@@ -114,4 +117,59 @@ def test_recorded_strings_render_as_text(tmp_path: Path) -> None:
             tab.page.evaluate(f"window.gradstep.go({position})")
         assert tab.page.evaluate("typeof window.pwned") == "undefined"
         tab.page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+        assert tab.errors == []
+
+
+# A 10,000-step recording's page stays under this size (stated in the README; 11,221 steps measured
+# about 115 KB: the steps are gzip + base64, and only the first backward steps get a picture).
+LONG_PAGE_BYTES = 1_000_000
+LONG_STEPS = 10_000
+SHOTS = Path(os.environ['GRADSTEP_SHOTS']) if os.environ.get('GRADSTEP_SHOTS') else None  # to look at the page
+
+
+@pytest.mark.slow
+def test_ten_thousand_step_page_stays_usable(tmp_path: Path) -> None:
+    """GIVEN a 10,000-step recording of a training loop WHEN its page opens THEN it steps to the end with its numbers.
+
+    How fast it opens and steps is tests/benchmarks/bench_html.py's to measure, not this test's.
+    """
+    script = tmp_path / "long_loop.py"
+    script.write_text((SCRIPTS / "seed_sgd.py").read_text().replace("range(100)", "range(800)"))
+    recording = record_file(script, tmp_path / "long.gstep", stop_after=LONG_STEPS - 1)
+    steps = load_recording(recording).steps
+    assert len(steps) >= LONG_STEPS
+    last = len(steps) - 1
+    page_path = tmp_path / "long.html"
+    result = export_html(recording, page_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(page_path)
+    assert "graph pictures for the first 60 backward steps only" in result.stderr  # said, not silently cut
+    assert page_path.stat().st_size < LONG_PAGE_BYTES
+
+    deep_mul = max(step.index for step in steps if step.node is not None and step.node.name == "MulBackward0")
+    with browser_page() as tab:
+        open_page(tab, page_path)
+        assert tab.page.inner_text("#counter").endswith(f"step 0/{last}")
+        tab.page.keyboard.press("End")
+        assert tab.page.get_attribute("body", "data-step") == str(last)
+        assert tab.page.inner_text("#counter").endswith(f"step {last}/{last}")
+        rows = tab.page.inner_text("#rows")
+        for name in ("var_1", "var_2"):  # the numbers of the last step, as the recording holds them
+            assert f"{name}\tscalar\t{format_number(steps[last].tensors[name].value)}" in rows, rows
+
+        # The slider reaches a node of the last backward pass; its chain rule reads as in the app.
+        tab.page.locator("#slider").fill(str(deep_mul))
+        assert tab.page.get_attribute("body", "data-step") == str(deep_mul)
+        event = tab.page.inner_text("#event")
+        for line in step_event_lines(steps[deep_mul]):
+            assert line.strip() in event, (line, event)
+        assert deep_mul > 9_000 and "no picture kept for this step" in tab.page.inner_text("#graph-box")  # past the 60
+
+        # ← and → from there still step one at a time, 200 presses, the counter following.
+        for _ in range(200):
+            tab.page.keyboard.press("ArrowLeft")
+        assert tab.page.get_attribute("body", "data-step") == str(deep_mul - 200)
+        tab.page.keyboard.press("ArrowRight")
+        assert tab.page.inner_text("#counter").endswith(f"step {deep_mul - 199}/{last}")
+        tab.page.screenshot(path=str(SHOTS / "long.png") if SHOTS else str(tmp_path / "long.png"), full_page=True)
         assert tab.errors == []

@@ -217,19 +217,67 @@ def canonical(body: Iterable[str]) -> list[tuple[str, tuple[str, ...], tuple[tup
 # package's escape(), so a recorded name can never become an HTML label or a DOT escape.
 
 
+# Saved under these names, a tensor is the node's own output (exp, tanh, sigmoid, pow with a tensor exponent).
+OUTPUT_KEYS = frozenset({"result"})
+# For two-input ops torch saves input k under these names; next[k] is the node that made it.
+INPUT_SLOTS = {"self": 0, "other": 1}
+
+
+def _saved_base(key: str) -> str:
+    return key.removeprefix("_saved_").partition("[")[0]
+
+
+def node_outputs(graphs: Iterable[Graph]) -> dict[int, TensorView]:
+    """Node id -> the value of the tensor that node made, read from what the graph recorded.
+
+    The engine keeps named tensors and what each node saved for backward, not every
+    intermediate result. A tensor a node saved is the output of the node before it
+    (its grad_fn names that node's class: `(15 - x) ** 2` saves `15 - x`, made by
+    RsubBackward1), or the node's own output when saved as `result` (exp, tanh,
+    sigmoid). Graphs are read in order and the first value found wins: pass the
+    step's graph first, then earlier ones whose saved tensors backward() had not
+    freed yet (node ids are stable across steps, one per autograd node).
+    """
+    outputs: dict[int, TensorView] = {}
+    for graph in graphs:
+        by_id = {node.id: node for node in graph.nodes}
+        for node in graph.nodes:
+            for key, view in node.saved:
+                if view is None or view.is_leaf or view.grad_fn is None:
+                    continue
+                base = _saved_base(key)
+                if base in OUTPUT_KEYS and view.grad_fn == node.name:
+                    outputs.setdefault(node.id, view)
+                    continue
+                makers = [next_id for next_id in node.next if next_id in by_id and by_id[next_id].name == view.grad_fn]
+                if len(set(makers)) > 1 and base in INPUT_SLOTS and len(node.next) > INPUT_SLOTS[base]:
+                    slot = node.next[INPUT_SLOTS[base]]
+                    makers = [slot] if slot in makers else []
+                if len(set(makers)) == 1:
+                    outputs.setdefault(makers[0], view)
+                elif not makers and view.grad_fn == node.name:  # a custom Function's ctx.save_for_backward(output)
+                    outputs.setdefault(node.id, view)
+    return outputs
+
+
 def add_node_values(
     dot: Any,
     graph: Graph,
     views: Mapping[str, TensorView],
     fn_names: Mapping[int, str],
     received: Mapping[int, tuple[TensorView | None, ...]],
+    outputs: Mapping[int, TensorView] | None = None,
 ) -> None:
-    """Each function node also says the named tensor it made (its value) and the grad that reached it."""
+    """Each function node also says the tensor it made (its value, by name when the script named it) and the grad that reached it.
+
+    `outputs` (node id -> value, from node_outputs) gives the unnamed intermediate results their values.
+    """
     import graphviz  # the escaping rule lives in the graphviz package
 
     from tui.render.chain_rule import tensor_names
 
     names = tensor_names(graph)
+    made = node_outputs([graph]) if outputs is None else outputs
     labels = final_labels(dot.body)
     for node_id, fn in fn_names.items():
         parts: list[str] = []
@@ -237,6 +285,9 @@ def add_node_values(
         view = views.get(name) if name is not None else None
         if name is not None and view is not None:
             parts.append(f"{name} = {_values_text(view.value, view.summary, view.numel)}")
+        elif node_id in made:
+            output = made[node_id]
+            parts.append(f"value {_values_text(output.value, output.summary, output.numel)}")
         grads = received.get(node_id)
         if grads and len(grads) == 1:
             parts.append(f"grad {_view_text(grads[0])}")

@@ -6,15 +6,44 @@ stays make_dot's. The wording is the app's (tui.render.events). No torch here.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from tui.render.dotgraph import add_legend, add_node_values, add_title, fills_used
+from tui.render.dotgraph import (
+    add_legend,
+    add_node_values,
+    add_title,
+    fills_used,
+    node_outputs,
+)
 from tui.render.drawing import Drawing
 from tui.render.events import received_grads, step_event_lines
 from tui.steps.model import Graph, Step, TensorView
 
 # Graphviz's own resolution for PNG: --scale 2 is dpi 192.
 BASE_DPI = 96.0
+# How far back a picture looks for the saved tensors backward() has since freed (distinct graphs, not steps).
+LOOKBACK_GRAPHS = 50
+
+
+def graphs_back(graph: Graph, steps: Sequence[Step] | None, position: int) -> list[Graph]:
+    """The graph drawn, then the distinct graphs of the steps before `position`, newest first.
+
+    Their saved tensors give intermediate results a value after backward() freed them
+    in the later graphs; node ids are stable, so an old node keeps its old value.
+    """
+    found = [graph]
+    if steps is None:
+        return found
+    seen = {id(graph)}
+    for index in range(min(position, len(steps)) - 1, -1, -1):
+        earlier = steps[index].graph
+        if earlier is None or id(earlier) in seen:
+            continue
+        seen.add(id(earlier))
+        found.append(earlier)
+        if len(found) > LOOKBACK_GRAPHS:
+            break
+    return found
 
 
 def grads_at(steps: Sequence[Step], position: int) -> dict[int, tuple[TensorView | None, ...]]:
@@ -59,7 +88,8 @@ def decorate(
     if values and graph is not None:
         position = step.index if steps is not None and 0 <= step.index < len(steps) and steps[step.index] is step else -1
         received = grads_at(steps, position) if steps is not None and position >= 0 else {}
-        add_node_values(drawing.dot, graph, step.tensors, drawing.fn_names, received)
+        outputs = node_outputs(graphs_back(graph, steps, max(position, 0)))
+        add_node_values(drawing.dot, graph, step.tensors, drawing.fn_names, received, outputs)
     if legend:
         add_legend(drawing.dot, fills_used(drawing.dot.body))
     if title:
