@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.conftest import REPO
 from tests.engine.drive import Driver, grads, record, write
+from tests.engine.test_loops import _other_pythons
 from tui.engine.session import Session
 from tui.errors import BadInput, ScriptCompileError
 
@@ -230,3 +233,30 @@ def test_an_engine_failure_in_the_worker_thread_ends_the_run_through_on_done(scr
     assert result is not None and result.status == "failed"
     assert finished == [result]
     assert "the engine tripped" in result.exception.message
+
+
+# A function of another file gets an object and keeps it in a local; the script drops its own name
+# for it on the same line, so no traced line comes between the call's return and the check (as in
+# autograd, which calls a hook from C and then looks at whether the gradient is still shared).
+LETS_GO = '''import sys, weakref
+sys.path.insert(0, sys.argv[1])
+from tui.engine.tracer import Tracer
+library = {}
+exec(compile("class Box:\\n    pass\\ndef hold(value):\\n    kept = value\\n", "/elsewhere/library.py", "exec"), library)
+script = sys.argv[2]
+source = "box = Box()\\nprobe = weakref.ref(box)\\nhold(box); del box; freed = probe() is None\\nend = True\\n"
+lines = []
+namespace = {"weakref": weakref, "Box": library["Box"], "hold": library["hold"]}
+Tracer(script, lambda frame: lines.append(frame.f_lineno)).run_code(compile(source, script, "exec"), namespace)
+print(lines, "freed" if namespace["freed"] else "kept alive")
+'''
+
+
+@pytest.mark.parametrize("python", _other_pythons())
+def test_the_tracer_keeps_no_frame_alive_after_its_event_on_each_python(python, tmp_path):
+    done = subprocess.run(
+        [python, "-c", LETS_GO, str(REPO), str(tmp_path / "script.py")],
+        check=False, capture_output=True, text=True, timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 2, 3, 4] freed"  # a frame kept by bdb 3.13 would hold the Box

@@ -36,6 +36,12 @@ def _untrace_forked_child() -> None:
 
 os.register_at_fork(after_in_child=_untrace_forked_child)
 
+# bdb from 3.13 keeps the frame of its latest trace event in `enterframe` (for pdb's `stepi`), and
+# 3.13.0 still holds it after the event: the last frame traced (a backward hook's, say) then keeps
+# its locals alive, the grad tensors autograd handed it among them.
+_BDB_KEEPS_ENTERFRAME = "enterframe" in vars(bdb.Bdb())
+
+
 class Tracer(bdb.Bdb):
     """Stops before lines of one script file; everything else runs untraced."""
 
@@ -54,6 +60,20 @@ class Tracer(bdb.Bdb):
         self._kicker = _Kicker.create()
         self._kick_lock = threading.Lock()
         self._tstate: int | None = None
+
+    if _BDB_KEEPS_ENTERFRAME:
+
+        def trace_dispatch(self, frame: FrameType, event: str, arg: Any) -> Any:
+            """bdb's, then let go of the frame: a kept one holds the script's tensors past their use.
+
+            A gradient autograd hands to a hook must be free again once the hook returns, or
+            AccumulateGrad copies it into `.grad` instead of taking it (the script's profiler table
+            shows the copies) and memory stays held until the next traced event.
+            """
+            try:
+                return bdb.Bdb.trace_dispatch(self, frame, event, arg)
+            finally:
+                self.enterframe = None
 
     # -- the stop logic ----------------------------------------------------------------------
 
