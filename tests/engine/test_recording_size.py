@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tui.steps.model import Step
+
 GROWING = """\
 import torch
 w = torch.tensor(1.01, requires_grad=True)
@@ -94,3 +96,24 @@ def test_a_signal_ends_record_with_an_interrupted_step(tmp_path: Path, signal_nu
     assert state["kind"] == "end"
     shown = subprocess.run([sys.executable, "-m", "tui", "show", str(out)], capture_output=True, text=True, timeout=120)
     assert f"interrupted by {signal.Signals(signal_number).name}" in shown.stdout
+
+
+def test_a_stop_raised_while_a_step_is_published_ends_the_run_as_a_stop(tmp_path: Path) -> None:
+    """record's signal handler can fire inside on_step (a step half written waits, then stops):
+    the run must end with its explicit end step, never as gradstep's own failure."""
+    from tui.engine.runner import StopScript
+    from tui.engine.session import Session
+
+    script = tmp_path / "loop.py"
+    script.write_text("x = 0\nfor i in range(1000):\n    x = x + i\n")
+    steps: list[Step] = []
+
+    def on_step(step: Step) -> None:
+        steps.append(step)
+        if len(steps) == 25:
+            raise StopScript("interrupted by SIGTERM: the recording ends here")
+
+    result = Session(script, on_step=on_step, mode="record").run()
+    assert result.status == "stopped"
+    assert steps[-1].kind == "end" and steps[-1].message == "interrupted by SIGTERM: the recording ends here"
+    assert len(steps) == 26

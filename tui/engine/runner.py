@@ -487,6 +487,8 @@ class Runner:
         self.count += 1
         try:
             self._on_step(step)
+        except StopScript:  # on_step ends the run (record's signal handler): a stop, as in the script
+            raise
         except BaseException as error:  # not the script's: must not become its exception step
             raise CallbackFailed(error) from None
 
