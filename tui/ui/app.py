@@ -351,7 +351,7 @@ class GradstepApp(NavigationActions, App[int]):
 
     def refresh_view(self) -> None:
         """Repaint the main screen from the history (each pane skips unchanged input)."""
-        if self.main_screen is None or not self.main_screen.ready:
+        if self.main_screen is None or not self.main_screen.ready or not self.screen_stack:  # leaving: no screens
             return
         running = self.action_allowed("pause", self.main_screen) is True
         if running != self._running_shown:  # the footer swaps Escape's "Pause" and "Lessons"
