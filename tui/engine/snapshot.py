@@ -118,10 +118,10 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
             return _summarize_exact(flat)
         work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
         low, high = torch.aminmax(work)
-        std, mean = torch.std_mean(work)
+        std, mean = _std_mean(work)
         nonzero = torch.count_nonzero(work)
         head = work[:SUMMARY_FIRST]
-        numbers = torch.cat([torch.stack([low, high, mean, std, nonzero.to(work.dtype)]).double(), head.double()])
+        numbers = torch.cat([torch.stack([low.double(), high.double(), mean.double(), std, nonzero.double()]), head.double()])
         low_, high_, mean_, std_, _, *first = numbers.tolist()
         if not (math.isfinite(low_) and math.isfinite(high_)):
             return _summarize_non_finite(work, numel, tuple(plain_number(item) for item in first))
@@ -138,6 +138,33 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
         )
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
         return None
+
+
+_STD_CHUNK = 1024
+_ONE_PASS_MAX = 4096
+
+
+def _std_mean(work: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The standard deviation (float64, Bessel-corrected) and mean of a flat finite float tensor.
+
+    torch.std_mean's one-pass (Welford) kernel costs about 6 ns an element on one thread; two
+    passes (the mean, then the norm of the centred values, in rows of 1,024 whose squared
+    norms add up in float64) cost a tenth of that up to a million elements and stay within
+    2e-7 of the float64 answer. Small tensors keep std_mean, which is quicker there.
+    """
+    numel = work.numel()
+    if numel <= _ONE_PASS_MAX:
+        std, mean = torch.std_mean(work)
+        return std.double(), mean
+    mean = work.mean()
+    centred = work - mean
+    rows = numel // _STD_CHUNK
+    squares = torch.zeros((), dtype=torch.float64, device=work.device)
+    if rows:
+        squares = squares + torch.linalg.vector_norm(centred[: rows * _STD_CHUNK].view(rows, _STD_CHUNK), dim=1).double().square().sum()
+    if numel - rows * _STD_CHUNK:
+        squares = squares + torch.linalg.vector_norm(centred[rows * _STD_CHUNK :]).double().square()
+    return (squares / (numel - 1)).sqrt(), mean
 
 
 def _summarize_non_finite(work: torch.Tensor, numel: int, first: tuple[Any, ...]) -> Summary:
@@ -249,8 +276,9 @@ class ViewMaker:
         self._table: dict[int, _Content] = {}
         self._strong: dict[int, _Content] = {}  # tensors that take no weak reference: this step's only
         self._serial = 0
-        # The latest step's big named tensors: name -> (tensor, grad, quick key, view), held strongly.
-        self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView]] = {}
+        # The latest step's named tensors: name -> (tensor, grad, quick key, view, whether its .grad
+        # is readable), held strongly.
+        self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView, bool]] = {}
         # The latest step's small CPU tensors that looked unchanged: their order and values by dtype.
         self._small: list[tuple[tuple, dict[torch.dtype, torch.Tensor]]] = [((), {}), ((), {})]
 
@@ -260,22 +288,44 @@ class ViewMaker:
         self._named = {}
         self._small = [((), {}), ((), {})]
 
-    def views(self, entries: Iterable[tuple[str, torch.Tensor, Role, int]]) -> dict[str, TensorView]:
+    def views(
+        self, entries: Iterable[tuple[str, torch.Tensor, Role, int]], *, compare_values: bool = True
+    ) -> dict[str, TensorView]:
         """TensorViews for a step's (name, tensor, role, accumulated) entries.
 
         A tensor still bound to the same name, at the same version and storage, with the same
         grad object at the same version, is the previous step's view at the cost of a few
         attribute reads. Small CPU tensors are also compared by value (writes through `.data`
         do not bump `_version`), all of them at once: one concatenation per dtype compared
-        with the previous step's; only a group that differs is read tensor by tensor.
+        with the previous step's; only a group that differs is read tensor by tensor. Without
+        `compare_values` (a quiet sub-step, see StepMaker.make) that comparison is skipped.
         """
         self._strong = {}
         last, named = self._named, {}
         views: dict[str, TensorView] = {}
         small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]] = []
         for name, tensor, role, accumulated in entries:
+            hit = last.get(name)
+            if not compare_values and hit is not None and hit[0] is tensor:
+                # A quiet sub-step: only autograd or the optimizer ran, and what they change bumps a
+                # version or replaces the grad; four attribute reads tell whether this one moved.
+                quick = hit[2]
+                try:
+                    grad = tensor.grad if hit[4] else None
+                    if (
+                        grad is hit[1]
+                        and tensor._version == quick[0]
+                        and accumulated == quick[4]
+                        and (grad is None or grad._version == quick[7][0])
+                    ):
+                        named[name] = hit
+                        views[name] = hit[3]
+                        continue
+                except Exception:
+                    pass
             try:
-                grad = readable_grad(tensor)
+                readable = bool(tensor.is_leaf or tensor.retains_grad)
+                grad = tensor.grad if readable else None
                 quick = (
                     tensor._version, tensor.data_ptr(), tensor.shape, role, accumulated, tensor.requires_grad,
                     type(tensor.grad_fn), None if grad is None else (grad._version, grad.data_ptr(), grad.shape),
@@ -283,23 +333,24 @@ class ViewMaker:
             except Exception:  # an odd tensor: the slow path shows what it can
                 views[name] = self.view(tensor, role, accumulated)
                 continue
-            hit = last.get(name)
             if hit is not None and hit[0] is tensor and hit[1] is grad and hit[2] == quick:
                 view = hit[3]
-                if tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS):
+                if not compare_values:
+                    pass
+                elif tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS):
                     if tensor.device.type == "cpu" and (grad is None or grad.device.type == "cpu"):
                         small.append((name, tensor, role, accumulated, grad))
                     else:
                         view = self.view(tensor, role, accumulated)
             else:
                 view = self.view(tensor, role, accumulated)
-            named[name] = (tensor, grad, quick, view)
+            named[name] = (tensor, grad, quick, view, readable)
             views[name] = view
         for name, tensor, role, accumulated in self._changed_small(small):
             view = self.view(tensor, role, accumulated)
             views[name] = view
             previous = named[name]
-            named[name] = (previous[0], previous[1], previous[2], view)
+            named[name] = (previous[0], previous[1], previous[2], view, previous[4])
         self._named = named
         return views
 
