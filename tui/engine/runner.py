@@ -217,6 +217,7 @@ class Runner:
 
     def _at_line(self, frame: FrameType) -> None:
         """The tracer stopped before a line of the script."""
+        self.maker.settled = False  # the script's own code ran: its names may hold other tensors
         if self._stop_requested():
             raise StopScript("stopped")
         if self.break_rules.nan_pending:  # evaluate hook: `nan` armed or disarmed since the last line
@@ -385,6 +386,7 @@ class Runner:
             command = self._next_command()
         finally:
             self.inspect.event_frame = None
+            self.maker.settled = False  # the learner may have evaluated code while it waited
         if command == "stop":
             raise StopScript("stopped")
         if command == "step_into":
@@ -428,6 +430,7 @@ class Runner:
 
     def noted(self, phase: Phase, roots: Sequence[torch.Tensor] = ()) -> None:
         """A backward / optimizer.step() / zero_grad() ran (whether or not it became sub-steps)."""
+        self.maker.settled = False  # its first sub-step follows the script's own code
         self.maker.last_event = phase
         for tensor in roots:
             node = tensor.grad_fn
@@ -478,6 +481,8 @@ class Runner:
         while script_frame is not None and script_frame.f_code.co_filename != self.spec.filename:
             script_frame = script_frame.f_back
         watches = self.inspect.watch_values(script_frame, self.maker.globals)
+        if watches:  # a watch is the learner's code, run at every step: the next one looks again
+            self.maker.settled = False
         if note or watches:
             step = dataclasses.replace(step, message=step.message or note, watches=tuple(watches))
         self.budget.kept(step.index, step.line, step.iteration)

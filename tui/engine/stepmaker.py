@@ -20,7 +20,7 @@ from tui.engine.accumulation import Accumulation
 from tui.engine.graph import GraphCapture
 from tui.engine.loops import LoopCounters
 from tui.engine.resets import ManualResets
-from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces
+from tui.engine.snapshot import Named, ViewMaker, collect_named, frame_namespaces, module_watch
 from tui.steps.model import ExceptionInfo, Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Step, TensorView
 from tui.steps.phases import changes, event_phase, line_phase
 
@@ -123,6 +123,12 @@ class StepMaker:
         self._previous: Mapping[str, TensorView] = {}
         self._previous_ids: dict[str, int] = {}
         self._phase: Phase | None = None
+        # Nothing but autograd's or the optimizer's own work ran since the last step (the runner
+        # clears it at every line, every probe's start and every command): see `make`.
+        self.settled = False
+        self._shown: dict[str, tuple[TensorView, TensorView]] = {}  # name -> (view made, view shown)
+        self._named: Named | None = None
+        self._named_generation = -1
 
     def clear(self) -> None:
         self.views.clear()
@@ -131,6 +137,9 @@ class StepMaker:
         self.resets.clear()
         self.leaves = []
         self._previous = {}
+        self._shown = {}
+        self._named = None
+        self.settled = False
 
     @property
     def previous_views(self) -> Mapping[str, TensorView]:
@@ -151,21 +160,48 @@ class StepMaker:
     ) -> Step:
         """The step for one event, numbered `index`, at `frame` (or the given line / loop position)."""
         kind = event.kind
-        named = collect_named(frame_namespaces(frame, self.globals))
-        views = self.views.views(
-            (name, tensor, role, self.accumulation.count(tensor)) for name, tensor, role in named.tensors
+        # A sub-step that follows another of the same backward pass or optimizer.step(), with no
+        # line of the script, no evaluation and no module change in between, is "quiet": the
+        # names still hold the same tensors (no code rebinds them), and what autograd or the
+        # optimizer changed bumped a version or replaced a grad, which the views' quick check
+        # sees. So the names are not collected again, and the small tensors' values are not
+        # compared (only a write through `.data`, which needs the script's code, escapes a version).
+        quiet = (
+            kind in SUB_STEP_KINDS
+            and self.settled
+            and self._named is not None
+            and self._named_generation == module_watch.generation
         )
-        for name, tensor, _ in named.tensors:
+        if quiet:
+            assert self._named is not None
+            named = self._named
+        else:
+            named = collect_named(frame_namespaces(frame, self.globals))
+        counts = [self.accumulation.count(tensor) for _, tensor, _ in named.tensors]
+        views = self.views.views(
+            ((name, tensor, role, count) for (name, tensor, role), count in zip(named.tensors, counts)),
+            compare_values=not quiet,
+        )
+        # The count shown beside each grad: the same view at the same count shows what it showed.
+        last_shown, shown_views = self._shown, {}
+        for (name, tensor, _), count in zip(named.tensors, counts):
             view = views[name]
-            shown = self.accumulation.observed(tensor, view)
-            if view.accumulated != shown:
-                views[name] = dataclasses.replace(view, accumulated=shown)
-        self.leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
-        if self.track_resets:
-            self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
+            kept = last_shown.get(name)
+            if kept is not None and kept[0] is view and kept[1].accumulated == count:
+                shown_view = kept[1]
+            else:
+                shown = self.accumulation.observed(tensor, view)
+                shown_view = view if view.accumulated == shown else dataclasses.replace(view, accumulated=shown)
+            shown_views[name] = (view, shown_view)
+            views[name] = shown_view
+        self._shown = shown_views
+        if not quiet:
+            self.leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
+            if self.track_resets:
+                self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
         if isinstance(event, ParamUpdated) and event.pending:
             views.update((name, view) for name, view in event.pending.items() if name in views)
-        ids = {name: id(tensor) for name, tensor, _ in named.tensors}
+        ids = self._previous_ids if quiet else {name: id(tensor) for name, tensor, _ in named.tensors}
         if kind in SUB_STEP_KINDS:
             phase = event_phase(kind, self._phase)
         elif kind == "line" and self.backward_running():
@@ -196,6 +232,8 @@ class StepMaker:
             line = script_frame.f_lineno
         loop_line, iteration = position if position is not None else self.counters.position(script_frame, line)
         self._previous, self._previous_ids, self._phase = views, ids, phase
+        self._named, self._named_generation = named, module_watch.generation
+        self.settled = kind in SUB_STEP_KINDS
         self.last_line = line
         return Step(
             index=index,
