@@ -70,10 +70,24 @@ class Tracer(bdb.Bdb):
             AccumulateGrad copies it into `.grad` instead of taking it (the script's profiler table
             shows the copies) and memory stays held until the next traced event.
             """
+            if event == "call" and self.botframe is not None and frame.f_code.co_filename != self.filename:
+                return None
             try:
                 return bdb.Bdb.trace_dispatch(self, frame, event, arg)
             finally:
                 self.enterframe = None
+
+    else:
+
+        def trace_dispatch(self, frame: FrameType, event: str, arg: Any) -> Any:
+            """bdb's, with the answer for a call into library code given at once.
+
+            Every Python call torch makes (each module's forward, each functional) reaches the
+            trace function; bdb would say "do not trace" too, through five method calls.
+            """
+            if event == "call" and self.botframe is not None and frame.f_code.co_filename != self.filename:
+                return None
+            return bdb.Bdb.trace_dispatch(self, frame, event, arg)
 
     # -- the stop logic ----------------------------------------------------------------------
 
