@@ -131,6 +131,7 @@ class TensorView:
         return count
 
     def to_json(self) -> dict[str, Any]:
+        """A dict for json.dumps (values stay nested tuples: JSON writes them as arrays)."""
         data: dict[str, Any] = {
             "shape": list(self.shape),
             "dtype": self.dtype,
@@ -139,10 +140,10 @@ class TensorView:
             "is_leaf": self.is_leaf,
             "grad_fn": self.grad_fn,
             "version": self.version,
-            "value": thaw_values(self.value),
+            "value": self.value,
             "summary": None if self.summary is None else self.summary.to_json(),
             "has_grad": self.has_grad,
-            "grad": thaw_values(self.grad),
+            "grad": self.grad,
             "grad_summary": None if self.grad_summary is None else self.grad_summary.to_json(),
             "accumulated": self.accumulated,
             "role": self.role,

@@ -56,6 +56,8 @@ _CHUNK = 256 * 2**10
 _FOOTER = '{"t":"footer","index":%20d}\n'  # padded with spaces: a fixed size
 _NO_OFFSET = 2**63  # sorts after any offset: bisecting (step, _NO_OFFSET) finds the block that holds the step
 FOOTER_SIZE = len(gzip.compress((_FOOTER % 0).encode(), compresslevel=0, mtime=0))
+# zlib level 4: on the benchmark scripts' recordings, half the time of level 6 for 3-7% more bytes.
+_LEVEL = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class RecordingWriter:
         try:
             self._raw: IO[bytes] | None = open(self._target, "wb")
             self._file: gzip.GzipFile | None = gzip.GzipFile(
-                filename="", mode="wb", compresslevel=6, fileobj=self._raw, mtime=0
+                filename="", mode="wb", compresslevel=_LEVEL, fileobj=self._raw, mtime=0
             )
         except OSError as error:
             raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
@@ -177,7 +179,7 @@ class RecordingWriter:
             self._file.close()
             index_at = self._raw.tell()
             index = {"t": "index", "steps": self.count, "blocks": self._blocks, "output": self._outputs}
-            self._raw.write(gzip.compress(dumps(index).encode() + b"\n", compresslevel=6, mtime=0))
+            self._raw.write(gzip.compress(dumps(index).encode() + b"\n", compresslevel=_LEVEL, mtime=0))
             self._raw.write(gzip.compress((_FOOTER % index_at).encode(), compresslevel=0, mtime=0))
             self._raw.close()
         except OSError as error:
