@@ -73,3 +73,44 @@ def test_locals_override_globals_and_non_leaf_grads_are_not_read(recwarn):
     view = ViewMaker().views([("loss", loss, "tensor", 0)])["loss"]
     assert view.grad_fn == "MulBackward0" and view.has_grad is False
     assert not [warning for warning in recwarn if ".grad" in str(warning.message)]
+
+
+def test_summaries_agree_with_float64_on_both_sides_of_the_two_pass_threshold():
+    from tui.engine.snapshot import summarize
+
+    generator = torch.Generator().manual_seed(0)
+    for numel in (300, 4096, 4097, 65536, 100_000, 2**20 + 3):
+        for label, tensor in (
+            ("offset", 1000 + 0.3 * torch.randn(numel, generator=generator)),
+            ("relu", torch.relu(torch.randn(numel, generator=generator))),
+        ):
+            summary = summarize(tensor)
+            exact = tensor.double()
+            assert summary is not None
+            assert abs(summary.std - float(exact.std())) <= 1e-6 * float(exact.std()), (label, numel)
+            assert abs(summary.mean - float(exact.mean())) <= 1e-6 * (abs(float(exact.mean())) + 1), (label, numel)
+            assert (summary.min, summary.max) == (float(tensor.min()), float(tensor.max()))
+            assert summary.zeros == int((tensor == 0).sum())
+
+
+def test_a_data_write_by_a_hook_during_backward_shows_at_the_next_sub_step(tmp_path):
+    """The script's own code between two sub-steps (a hook) ends the quiet sub-steps' shortcut.
+
+    The write is on the hook's only line, after that line's step was made: only the next sub-step
+    can show it, and a write through `.data` bumps no version that a quick check could see.
+    """
+    script = write(tmp_path, "hooked.py", """import torch
+w = torch.tensor([1.0, 2.0], requires_grad=True)
+b = torch.tensor([0.5, 0.5], requires_grad=True)
+loss = (w * 3 + b).sum()
+b.register_hook(lambda grad: (w.data.mul_(2), grad)[1])
+loss.backward()
+""")
+    steps, _ = record(script)
+    sub_steps = [step for step in steps if step.kind in ("backward", "accumulate")]
+    hook_line = next(step.index for step in steps if step.kind == "line" and step.index > sub_steps[0].index)
+    before = [step for step in sub_steps if step.index < hook_line]
+    after = [step for step in sub_steps if step.index > hook_line]
+    assert before and after
+    assert all(step.tensors["w"].value == (1.0, 2.0) for step in before)
+    assert all(step.tensors["w"].value == (2.0, 4.0) for step in after)
