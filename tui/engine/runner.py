@@ -49,6 +49,20 @@ if TYPE_CHECKING:
     from tui.engine.session import Command, Mode
 
 
+
+class _Forks:
+    """How many times this process is a fork away from where it started (os.getpid() is a call;
+    `_forked` is asked at every probe event)."""
+
+    count = 0
+
+    @classmethod
+    def after_in_child(cls) -> None:
+        cls.count += 1
+
+
+os.register_at_fork(after_in_child=_Forks.after_in_child)
+
 class CallbackFailed(BaseException):
     """on_step raised (a full disk, say): carried out of the script untouched, then re-raised."""
 
@@ -96,7 +110,7 @@ class Runner:
         self.spec = spec
         self.filename = spec.filename
         self.counters = counters
-        self._pid = os.getpid()
+        self._forks = _Forks.count
         self._on_step = on_step
         self._next_command = next_command
         self._stop_requested = stop_requested
@@ -213,7 +227,7 @@ class Runner:
         The tracer's at-fork hook already stops tracing there; `_emit` and `capturing` are the
         two ways a step can still start in the child (compiled-in breakpoints, probes).
         """
-        return os.getpid() != self._pid
+        return _Forks.count != self._forks
 
     def _at_line(self, frame: FrameType) -> None:
         """The tracer stopped before a line of the script."""
