@@ -163,3 +163,61 @@ def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="no such recording"):
         load_recording(tmp_path / "nowhere.gstep")
+
+
+def leaf_steps(count: int) -> list[Step]:
+    """An optimizer loop's shape: var_1 changes at every step, and the graph's leaf node holds it."""
+    made = []
+    for index in range(count):
+        var_1 = tensor_view(3.0 + index, version=index)
+        graph = Graph(
+            nodes=(
+                GraphNode(id=0, name="MulBackward0", attrs=(("other", "4.0"),), next=(1,)),
+                GraphNode(id=1, name="AccumulateGrad", leaf="var_1", variable=var_1),
+            ),
+            roots=(("loss", 0),),
+        )
+        made.append(Step(index=index, kind="line", phase="optimize", line=index + 1, tensors={"var_1": var_1}, graph=graph))
+    return made
+
+
+def test_a_leaf_variable_the_step_holds_is_named_in_the_graph_not_written_again(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    original = leaf_steps(5)
+    path = tmp_path / "run.gstep"
+    write_recording(path, header(), original)
+    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    graphs = [record for record in records if record.get("t") == "graph"]
+    assert len(graphs) == 5  # the leaf changed at every step: a delta each time...
+    for record in graphs:  # ...naming the step's tensor instead of repeating its values
+        (leaf,) = [node for node in record["nodes"] if node["name"] == "AccumulateGrad"]
+        assert leaf["variable"] == {"named": "var_1"}
+    for record in records:
+        jsonschema.validate(record, schema)
+    loaded = load_recording(path).steps
+    assert loaded == tuple(original)
+    assert [step.graph.nodes[1].variable.value for step in loaded] == [3.0, 4.0, 5.0, 6.0, 7.0]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda graph, step: (graph.update(nodes=[{**graph["nodes"][0], "variable": {"named": "ghost"}}]), [graph, step]),
+         "'ghost', which the step does not hold"),
+        (lambda graph, step: (None, [graph, graph]), "a graph names tensors of a step that never came"),
+        (lambda graph, step: (graph.update(nodes=[{**graph["nodes"][0], "variable": {"named": 7}}]), [graph, step]),
+         "names something that is not a string"),
+    ],
+    ids=["missing-name", "no-step-after", "not-a-string"],
+)
+def test_a_named_variable_that_does_not_resolve_is_refused(edit, message: str) -> None:
+    from tui.steps.lines import LineError, StepDecoder, StepEncoder
+
+    graph, step = StepEncoder().encode(leaf_steps(1)[0])
+    graph["nodes"] = [node for node in graph["nodes"] if node["name"] == "AccumulateGrad"]
+    _, records = edit(graph, step)
+    decoder = StepDecoder()
+    with pytest.raises(LineError, match=message):
+        for record in records:
+            decoder.decode(json.loads(json.dumps(record)))

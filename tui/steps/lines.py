@@ -8,6 +8,9 @@ A stream of steps is JSON objects, one a line:
                                                a graph as a delta on the previous one: only the
                                                nodes new or changed; `order` lists every node,
                                                a run of the base's order as [start, length]
+                                               (format 3: an AccumulateGrad node whose variable is
+                                               the very tensor the next step holds under its `leaf`
+                                               name writes "variable": {"named": LEAF})
   {"t": "block", "step": N}                    the next step is written whole (every tensor, the
                                                whole graph): a reader may start decoding here
   {"t": "step", "step": {...}, "set": {NAME: tensor}, "drop": [NAME], "graph": G | null}
@@ -24,8 +27,10 @@ engine's child writes them to a pipe, with a few records of its own around them
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -33,7 +38,7 @@ from tui.steps import validate
 from tui.steps.model import Graph, GraphNode, Header, Step, TensorView
 
 FORMAT_NAME = "gradstep-recording"
-FORMAT_VERSION = 2  # 2: graph deltas, blocks, the index (version 1 files still load)
+FORMAT_VERSION = 3  # 2: graph deltas, blocks, the index; 3: a leaf's variable named, not repeated (1 and 2 still load)
 
 
 class LineError(ValueError):
@@ -100,7 +105,7 @@ class StepEncoder:
             if not self._graph_written or (graph is not self._graph and graph != self._graph):
                 self._graph_id += 1
                 base = self._graph if self._graph_written else None
-                delta = graph_delta(base, graph)
+                delta = graph_delta(base, graph, step.tensors)
                 if base is not None:
                     delta["base"] = self._graph_id - 1
                 records.append({"t": "graph", "id": self._graph_id, **delta})
@@ -116,14 +121,26 @@ class StepEncoder:
         return {"t": "end", "steps": self.count}
 
 
-def graph_delta(base: Graph | None, graph: Graph) -> dict[str, Any]:
-    """A graph record's fields: the whole graph, or what changed since `base`."""
+def _node_json(node: GraphNode, tensors: Mapping[str, TensorView]) -> dict[str, Any]:
+    """A node's record; a leaf's variable that the step holds under the leaf's name is named, not repeated.
+
+    An optimizer step changes every leaf, so the graph's AccumulateGrad nodes change with them: their
+    values were written twice, in the step's `set` and again in the graph record.
+    """
+    data = node.to_json()
+    if node.variable is not None and node.leaf is not None and tensors.get(node.leaf) is node.variable:
+        data["variable"] = {"named": node.leaf}
+    return data
+
+
+def graph_delta(base: Graph | None, graph: Graph, tensors: Mapping[str, TensorView]) -> dict[str, Any]:
+    """A graph record's fields: the whole graph, or what changed since `base` (`tensors`: its step's)."""
     roots = [[name, node_id] for name, node_id in graph.roots]
     if base is None:
-        return {"base": None, "nodes": [node.to_json() for node in graph.nodes], "roots": roots}
+        return {"base": None, "nodes": [_node_json(node, tensors) for node in graph.nodes], "roots": roots}
     old = {node.id: node for node in base.nodes}
     position = {node.id: index for index, node in enumerate(base.nodes)}
-    nodes = [node.to_json() for node in graph.nodes if old.get(node.id) != node]
+    nodes = [_node_json(node, tensors) for node in graph.nodes if old.get(node.id) != node]
     order: list[Any] = []
     run_start = run_length = -1
     for node in graph.nodes:
@@ -192,6 +209,8 @@ class StepDecoder:
     def __init__(self) -> None:
         self._graph: Graph | None = None
         self._graph_id: int | None = None
+        # A graph record whose leaves' variables are named: complete once the next step's tensors are.
+        self._pending: tuple[dict[str, Any], dict[int, str]] | None = None
         self._tensors: dict[str, TensorView] = {}
         self._views = _ViewCache()
         self.count = 0
@@ -199,6 +218,8 @@ class StepDecoder:
     def decode(self, record: dict[str, Any]) -> Step | None:
         kind = record.get("t")
         if kind == "graph":
+            if self._pending is not None:
+                raise LineError("a graph names tensors of a step that never came")
             self._decode_graph(record)
             return None
         if kind == "block":
@@ -223,6 +244,8 @@ class StepDecoder:
             tensors = {name: view for name, view in self._tensors.items() if name not in dropped}
             tensors.update({name: self._views.view(view, name) for name, view in changed.items()})
             self._tensors = tensors
+        if self._pending is not None:
+            self._complete_graph()
         graph_id = record.get("graph")
         if graph_id is not None and (isinstance(graph_id, bool) or graph_id != self._graph_id):
             raise LineError(f"the step refers to graph {str(graph_id)[:20]}, which is not the latest graph")
@@ -240,12 +263,47 @@ class StepDecoder:
             data = record["graph"]
             if not isinstance(data, dict):
                 raise LineError("graph should be an object")
+            nodes = data.get("nodes", [])
+        else:
+            nodes = record.get("nodes")
+        named: dict[int, str] = {}
+        if type(nodes) is list:  # format 3: leaves' variables named; the next step holds them
+            for position, node in enumerate(nodes):
+                variable = node.get("variable") if type(node) is dict else None
+                if type(variable) is dict and set(variable) == {"named"}:
+                    if type(variable["named"]) is not str:
+                        raise LineError("a node's variable names something that is not a string")
+                    named[position] = variable["named"]
+                    nodes[position] = {**node, "variable": None}
+        if named:
+            self._pending = (record, named)
+            return
+        self._build_graph(record, {})
+
+    def _complete_graph(self) -> None:
+        assert self._pending is not None
+        record, named = self._pending
+        self._pending = None
+        variables = {}
+        for position, name in named.items():
+            view = self._tensors.get(name)
+            if view is None:
+                raise LineError(f"a node's variable is the step's {name[:40]!r}, which the step does not hold")
+            variables[position] = view
+        self._build_graph(record, variables)
+
+    def _build_graph(self, record: dict[str, Any], variables: dict[int, TensorView]) -> None:
+        graph_id = record["id"]
+        if "graph" in record:  # format 1: the whole graph
+            data = record["graph"]
             nodes, roots, base, order = data.get("nodes", []), data.get("roots", []), None, None
         else:
             nodes, roots, base, order = record.get("nodes"), record.get("roots"), record.get("base"), record.get("order")
         validate.check_nodes(nodes, "nodes")
         validate.check_roots(roots, "roots")
         new_nodes = [GraphNode.from_json(node) for node in nodes]
+        for position, view in variables.items():
+            new_nodes[position] = dataclasses.replace(new_nodes[position], variable=view)
         built = {node.id: node for node in new_nodes}
         if base is None:
             graph_nodes = tuple(new_nodes)
