@@ -198,7 +198,8 @@ def test_restarts_and_quit_during_a_long_native_call_leave_no_child_behind(termi
         seen.update(_processes_running(path))
         started = time.monotonic()
         term.keys("q", pause=0.2)
-        while not done.exists() and time.monotonic() - started < 20:
+        # The shell creates the file before it writes the status into it: wait for the status.
+        while not (done.exists() and done.read_text().strip()) and time.monotonic() - started < 20:
             time.sleep(0.1)
         assert done.exists(), "gradstep did not exit after q:\n" + term.screen()
         assert done.read_text().strip() == "0"
