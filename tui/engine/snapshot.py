@@ -335,9 +335,7 @@ class ViewMaker:
                 continue
             if hit is not None and hit[0] is tensor and hit[1] is grad and hit[2] == quick:
                 view = hit[3]
-                if not compare_values:
-                    pass
-                elif tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS):
+                if compare_values and (tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS)):
                     if tensor.device.type == "cpu" and (grad is None or grad.device.type == "cpu"):
                         small.append((name, tensor, role, accumulated, grad))
                     else:

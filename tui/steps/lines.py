@@ -210,7 +210,7 @@ class StepDecoder:
         self._graph: Graph | None = None
         self._graph_id: int | None = None
         # A graph record whose leaves' variables are named: complete once the next step's tensors are.
-        self._pending: tuple[dict[str, Any], dict[int, str]] | None = None
+        self._pending: tuple[int, tuple[Any, Any, Any, Any], dict[int, str]] | None = None
         self._tensors: dict[str, TensorView] = {}
         self._views = _ViewCache()
         self.count = 0
@@ -257,15 +257,17 @@ class StepDecoder:
         return step
 
     def _decode_graph(self, record: dict[str, Any]) -> None:
-        graph_id = record.get("id")
-        validate.check(graph_id, "int", "id")
+        validate.check(record.get("id"), "int", "id")
+        graph_id: int = record["id"]
+        fields: tuple[Any, Any, Any, Any]
         if "graph" in record:  # format 1: the whole graph
             data = record["graph"]
             if not isinstance(data, dict):
                 raise LineError("graph should be an object")
-            nodes = data.get("nodes", [])
+            fields = (data.get("nodes", []), data.get("roots", []), None, None)
         else:
-            nodes = record.get("nodes")
+            fields = (record.get("nodes"), record.get("roots"), record.get("base"), record.get("order"))
+        nodes = fields[0]
         named: dict[int, str] = {}
         if type(nodes) is list:  # format 3: leaves' variables named; the next step holds them
             for position, node in enumerate(nodes):
@@ -276,13 +278,13 @@ class StepDecoder:
                     named[position] = variable["named"]
                     nodes[position] = {**node, "variable": None}
         if named:
-            self._pending = (record, named)
+            self._pending = (graph_id, fields, named)
             return
-        self._build_graph(record, {})
+        self._build_graph(graph_id, fields, {})
 
     def _complete_graph(self) -> None:
         assert self._pending is not None
-        record, named = self._pending
+        graph_id, fields, named = self._pending
         self._pending = None
         variables = {}
         for position, name in named.items():
@@ -290,15 +292,10 @@ class StepDecoder:
             if view is None:
                 raise LineError(f"a node's variable is the step's {name[:40]!r}, which the step does not hold")
             variables[position] = view
-        self._build_graph(record, variables)
+        self._build_graph(graph_id, fields, variables)
 
-    def _build_graph(self, record: dict[str, Any], variables: dict[int, TensorView]) -> None:
-        graph_id = record["id"]
-        if "graph" in record:  # format 1: the whole graph
-            data = record["graph"]
-            nodes, roots, base, order = data.get("nodes", []), data.get("roots", []), None, None
-        else:
-            nodes, roots, base, order = record.get("nodes"), record.get("roots"), record.get("base"), record.get("order")
+    def _build_graph(self, graph_id: int, fields: tuple[Any, Any, Any, Any], variables: dict[int, TensorView]) -> None:
+        nodes, roots, base, order = fields
         validate.check_nodes(nodes, "nodes")
         validate.check_roots(roots, "roots")
         new_nodes = [GraphNode.from_json(node) for node in nodes]
