@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,17 @@ def data_dir(tmp_path_factory, monkeypatch) -> Path:
     folder = tmp_path_factory.mktemp("gradstep-data")
     monkeypatch.setenv("GRADSTEP_DATA_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def no_script_left_running():
+    """A test ends with no in-process script thread alive: one left running would put back the streams,
+    argv and sys.path it replaced in the middle of a later test (whose output then goes nowhere)."""
+    yield
+    deadline = time.monotonic() + 10.0
+    while (left := [t for t in threading.enumerate() if t.name == "gradstep-script"]) and time.monotonic() < deadline:
+        left[0].join(0.1)
+    assert not left, "the test left a script running: stop it and wait for it (Driver.close())"
 
 
 @pytest.fixture

@@ -60,9 +60,13 @@ class Driver:
             step = self.next_step()
         return step, time.perf_counter() - start
 
-    def close(self) -> RunResult | None:
+    def close(self) -> RunResult:
+        """Stop the script and wait for its thread to put the process back (its streams, argv, path):
+        a session left running would restore them in the middle of a later test."""
         self.session.stop()
-        return self.session.wait(WAIT)
+        result = self.session.wait(WAIT)
+        assert result is not None, f"the session did not end within {WAIT} s of stop()"
+        return result
 
 
 def write(folder: Path, name: str, source: str) -> Path:

@@ -35,7 +35,7 @@ def test_a_conditional_breakpoint_stops_at_the_first_iteration_where_it_holds(sc
     assert (stop.line, stop.iteration) == (11, expected)
     assert stop.message == "breakpoint at line 11: `loss<1` is true"
     assert stop.tensors["loss"].value < 1.0
-    driver.session.stop()
+    driver.close()
 
 
 def test_breaks_only_record_keeps_only_the_steps_where_the_condition_holds(script, tmp_path):
@@ -55,7 +55,7 @@ def test_a_raising_condition_stops_there_and_says_why(script):
     stop = driver.resume()
     assert (stop.line, stop.iteration) == (11, 1)
     assert "`no_such > 1` raised NameError: name 'no_such' is not defined; stopped here" in stop.message
-    driver.session.stop()
+    driver.close()
 
 
 def test_a_watch_is_recorded_saved_and_shown_by_show_json(script, tmp_path, capsys):
@@ -117,7 +117,7 @@ def test_break_on_nan_stops_at_the_forward_line_whose_log_made_the_inf(script):
     assert (stop.kind, stop.line) == ("line", log_line)
     assert stop.message == f"break on nan: `log` at line {log_line} is the first operation that produced an Inf"
     assert "loss" not in stop.tensors  # stopped inside the line, before the loss exists
-    driver.session.stop()
+    driver.close()
 
 
 def test_break_on_nan_in_a_breaks_only_run_keeps_that_step(script, tmp_path):
@@ -131,7 +131,7 @@ def test_break_on_nan_in_a_breaks_only_run_keeps_that_step(script, tmp_path):
 def test_break_on_grad_stops_at_each_accumulate_and_reset_of_var_1(script):
     driver = Driver(script("seed_sgd.py"), inspect=break_on("grad:var_1"))
     stops = [stop_after_resume(driver) for _ in range(5)]
-    driver.session.stop()
+    driver.close()
     # seed_sgd.py: backward at 11 (then 12), zero_grad at 13 (then 15), in the loop backward at 18, zero_grad at 20
     assert [(stop.line, stop.iteration) for stop in stops] == [(12, None), (15, 1), (19, 1), (15, 1), (19, 2)]
     assert "var_1.grad accumulated: now -24.0000 (it was None)" in stops[0].message
@@ -143,7 +143,7 @@ def test_break_on_grad_stops_at_each_accumulate_and_reset_of_var_1(script):
 def test_break_on_node_stops_at_the_node_of_that_class_in_the_backward_pass(script):
     driver = Driver(script("seed_sgd.py"), inspect=break_on("node:MulBackward0"))
     stop = stop_after_resume(driver)
-    driver.session.stop()
+    driver.close()
     assert (stop.kind, stop.line, stop.node.name) == ("backward", 11, "MulBackward0")
     assert stop.message == "break on node: MulBackward0 ran (the backward pass of line 11)"
 
@@ -151,7 +151,7 @@ def test_break_on_node_stops_at_the_node_of_that_class_in_the_backward_pass(scri
 def test_break_on_grad_norm_stops_where_a_grad_first_exceeds_it(script):
     driver = Driver(script("seed_sgd.py"), inspect=break_on("grad-norm>20"))
     stop = stop_after_resume(driver)
-    driver.session.stop()
+    driver.close()
     assert stop.line == 12
     assert "the grad norm of var_1 (24)" in stop.message and "var_2" not in stop.message  # |-18| < 20
 

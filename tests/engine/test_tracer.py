@@ -119,7 +119,7 @@ def test_pause_and_stop_inside_a_function_stepped_over(tmp_path):
         paused, seconds = driver.timed_pause()
         assert paused.function == "spin" and paused.line in (3, 4) and seconds < 0.5
         driver.session.resume()
-        driver.session.stop()
+        driver.close()
         stopped = driver.next_step()
         if stopped.kind == "untraced":  # the stop came after the resume was obeyed
             stopped = driver.next_step()
