@@ -160,3 +160,55 @@ def test_the_script_computes_the_same_with_and_without_gradstep_and_nothing_is_l
     from torch.optim import optimizer
 
     assert not optimizer._global_optimizer_pre_hooks and not optimizer._global_optimizer_post_hooks
+
+
+ADAM_TWO = """\
+import torch
+a = torch.tensor([1.0, -2.0], requires_grad=True)
+b = torch.tensor([0.5, 0.25], requires_grad=True)
+opt = torch.optim.Adam([a, b], lr=0.1)
+for _ in range(2):
+    loss = (a * a).sum() + (b * 3).sum()
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+"""
+
+
+def test_while_step_shows_one_parameter_the_next_keeps_its_value_and_state_from_before(tmp_path):
+    steps, _ = record(write(tmp_path, "adam_two.py", ADAM_TWO))
+    before_step = [step for step in steps if step.kind == "line" and step.line == 8][1]  # opt.step(), 2nd time
+    first, second = [step for step in steps if step.kind == "optimizer"][2:4]
+    assert (first.update.param, second.update.param) == ("a", "b")
+    # At a's sub-step, b and its Adam state are as they were before opt.step()...
+    for name in ("b", "opt.state.b.exp_avg", "opt.state.b.exp_avg_sq", "opt.state.b.step"):
+        assert first.tensors[name].value == before_step.tensors[name].value, name
+    assert first.tensors["opt.state.b.step"].value == 1.0
+    # ...and b's own sub-step shows that as its state before, and the state after in the step's tensors.
+    assert dict(second.update.state_before)["exp_avg"].value == first.tensors["opt.state.b.exp_avg"].value
+    assert dict(second.update.state_after)["exp_avg"].value == second.tensors["opt.state.b.exp_avg"].value
+    assert second.tensors["opt.state.b.step"].value == 2.0 and first.tensors["opt.state.a.step"].value == 2.0
+
+
+def test_a_recorded_update_names_the_views_its_steps_hold_and_loads_back_equal(tmp_path):
+    import gzip
+    import json
+
+    from tui.cli import main
+    from tui.steps.recording import load_recording
+
+    script = write(tmp_path, "adam_two.py", ADAM_TWO)
+    in_memory, _ = record(script)
+    output = tmp_path / "adam_two.gstep"
+    assert main(["record", str(script), "-o", str(output)]) == 0
+    updates = [json.loads(line)["step"]["update"] for line in gzip.open(output, "rt") if '"update":{' in line]
+    assert len(updates) == 4 and updates[0]["state_before"] == {}  # Adam keeps no state before its first step
+    for update in updates:  # format 4: nothing the steps hold is written again
+        assert update["after"] == {"named": update["param"]}
+        assert update["before"] == {"was": update["param"]}
+        assert update["state_after"]["exp_avg"] == {"named": f"opt.state.{update['param']}.exp_avg"}
+    for update in updates[2:]:
+        assert update["state_before"]["exp_avg_sq"] == {"was": f"opt.state.{update['param']}.exp_avg_sq"}
+    loaded = load_recording(output).steps
+    assert [step.update for step in loaded] == [step.update for step in in_memory]
+    assert [dict(step.tensors) for step in loaded] == [dict(step.tensors) for step in in_memory]

@@ -221,3 +221,63 @@ def test_a_named_variable_that_does_not_resolve_is_refused(edit, message: str) -
     with pytest.raises(LineError, match=message):
         for record in records:
             decoder.decode(json.loads(json.dumps(record)))
+
+
+def update_steps() -> list[Step]:
+    """Two steps of an optimizer update: var_1 before, then var_1 after with its update."""
+    from tui.steps.model import ParamUpdate
+
+    before, after, grad = tensor_view(3.0, version=0), tensor_view(2.9, version=1), tensor_view(10.0)
+    state_before, state_after = tensor_view(0.5), tensor_view(0.6)
+    update = ParamUpdate(
+        optimizer="opt", param="var_1", before=before, grad=grad, after=after, kind="SGD",
+        state_before=(("momentum_buffer", state_before),), state_after=(("momentum_buffer", state_after),),
+    )
+    return [
+        Step(index=0, kind="line", phase="optimize", line=1,
+             tensors={"var_1": before, "opt.state.var_1.momentum_buffer": state_before}),
+        Step(index=1, kind="optimizer", phase="optimize", line=1, update=update,
+             tensors={"var_1": after, "opt.state.var_1.momentum_buffer": state_after}),
+    ]
+
+
+def test_an_update_names_the_views_its_steps_hold(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    original = update_steps()
+    path = tmp_path / "run.gstep"
+    write_recording(path, header(), original)
+    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    (update,) = [record["step"]["update"] for record in records if record.get("t") == "step" and record["step"]["update"]]
+    assert (update["before"], update["after"]) == ({"was": "var_1"}, {"named": "var_1"})
+    assert update["state_after"] == {"momentum_buffer": {"named": "opt.state.var_1.momentum_buffer"}}
+    assert update["grad"]["value"] == 10.0  # not a tensor of either step: written out
+    for record in records:
+        jsonschema.validate(record, schema)
+    loaded = load_recording(path).steps
+    assert loaded == tuple(original)
+    assert loaded[1].update.before is loaded[0].tensors["var_1"]  # one view, not a copy
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda update: update.update(after={"named": "ghost"}), "update.after is the step's 'ghost', which the step does not hold"),
+        (lambda update: update.update(before={"was": "ghost"}), "the previous step's 'ghost', which the previous step does not hold"),
+        (lambda update: update.update(before={"named": 3}), "update.before names something that is not a string"),
+        (lambda update: update.update(before={"named": "var_1", "was": "var_1"}), "update.before names a tensor twice"),
+        (lambda update: update["state_after"].update(momentum_buffer={"was": "nope"}),
+         r"update.state_after\['momentum_buffer'\] is the previous step's 'nope'"),
+    ],
+    ids=["named-missing", "was-missing", "not-a-string", "both", "state"],
+)
+def test_an_update_view_that_does_not_resolve_is_refused(edit, message: str) -> None:
+    from tui.steps.lines import LineError, StepDecoder, StepEncoder
+
+    encoder = StepEncoder()
+    records = [record for step in update_steps() for record in encoder.encode(step)]
+    edit(records[-1]["step"]["update"])
+    decoder = StepDecoder()
+    with pytest.raises(LineError, match=message):
+        for record in records:
+            decoder.decode(json.loads(json.dumps(record)))

@@ -31,7 +31,7 @@ from tui.engine.breakpoints import node_note
 from tui.engine.graph import GraphCapture, walk
 from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad, unprofiled
 from tui.engine.stepmaker import Event, GradsReset, NodeRan, ParamUpdated
-from tui.steps.model import Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView
+from tui.steps.model import Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView, state_name
 from tui.steps.phases import is_zero_tensor
 
 
@@ -346,8 +346,12 @@ class Probes:
                 state_before=state_before,
                 state_after=self._state_views(optimizer, param),
             )
-            # Parameters later in the list are shown as they were: one update per sub-step.
-            not_yet = {labels[later]: before[later][3] for later in range(position + 1, len(before))}
+            # Parameters later in the list are shown as they were, with their optimizer state: one
+            # update per sub-step.
+            not_yet = {}
+            for later in range(position + 1, len(before)):
+                not_yet[labels[later]] = before[later][3]
+                not_yet.update((state_name(optimizer_name, labels[later], key), view) for key, view in before[later][4])
             if not self.host.event_step(ParamUpdated(update, not_yet), frame):
                 return
 

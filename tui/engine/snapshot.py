@@ -19,7 +19,7 @@ from typing import Any
 
 import torch  # this module reads live tensors of the running script
 
-from tui.steps.model import Role, Summary, TensorView, Values
+from tui.steps.model import Role, Summary, TensorView, Values, state_name
 
 class _Unprofiled:
     """While inside, gradstep's own tensor operations stay out of the script's profiler.
@@ -703,11 +703,11 @@ def _add_optimizer(name: str, optimizer: torch.optim.Optimizer, names: Mapping[i
             label = param_name(name, names, group_index, index, param)
             for key, value in param_state.items():
                 if isinstance(value, torch.Tensor):
-                    named.tensors.append((f"{name}.state.{label}.{key}", value, "state"))
+                    named.tensors.append((state_name(name, label, key), value, "state"))
                 else:
                     scalar = _scalar(value)
                     if scalar is not None:
-                        named.scalars[f"{name}.state.{label}.{key}"] = scalar
+                        named.scalars[state_name(name, label, key)] = scalar
 
 
 def frame_namespaces(frame: FrameType | None, module_globals: Mapping[str, Any]) -> list[Mapping[str, Any]]:

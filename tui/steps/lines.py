@@ -16,6 +16,9 @@ A stream of steps is JSON objects, one a line:
   {"t": "step", "step": {...}, "set": {NAME: tensor}, "drop": [NAME], "graph": G | null}
                                                `set` holds only tensors new or changed since the
                                                previous step, `drop` the names that went away
+                                               (format 4: a view of the step's `update` may be
+                                               {"named": NAME}, the step's tensor NAME, or
+                                               {"was": NAME}, the previous step's)
   {"t": "end", "steps": N}                     the trailer
 Format 1 wrote `{"t": "graph", "id": G, "graph": {"nodes", "roots"}}` (whole graphs only) and no
 blocks; the decoder still reads it.
@@ -38,7 +41,8 @@ from tui.steps import validate
 from tui.steps.model import Graph, GraphNode, Header, Step, TensorView
 
 FORMAT_NAME = "gradstep-recording"
-FORMAT_VERSION = 3  # 2: graph deltas, blocks, the index; 3: a leaf's variable named, not repeated (1 and 2 still load)
+FORMAT_VERSION = 4  # 2: graph deltas, blocks, the index; 3: a leaf's variable named, not repeated;
+# 4: an optimizer update's views named, not repeated (1 to 3 still load)
 
 
 class LineError(ValueError):
@@ -112,8 +116,20 @@ class StepEncoder:
                 self._graph_written = True
             self._graph = graph
             graph_id = self._graph_id
-        records.append({"t": "step", "step": step.to_json(), "set": changed, "drop": dropped, "graph": graph_id})
-        self._previous = dict(step.tensors)
+        tensors, held_before = step.tensors, self._previous
+
+        def write(view: TensorView, name: str, when: str) -> Any:
+            # Format 4: an optimizer update's view that is the step's own tensor (after the update)
+            # or the previous step's (before it) is named, not written again.
+            if when == "after" and tensors.get(name) is view:
+                return {"named": name}
+            if when == "before" and held_before.get(name) is view:
+                return {"was": name}
+            return view.to_json()
+
+        data = step.to_json(write if step.update is not None else None)
+        records.append({"t": "step", "step": data, "set": changed, "drop": dropped, "graph": graph_id})
+        self._previous = dict(tensors)
         self.count += 1
         return records
 
@@ -197,6 +213,23 @@ class _ViewCache:
         return TensorView.from_json(data)
 
 
+# What stands in for a named view while a step's fields are checked (StepDecoder._take_named).
+_PLACEHOLDER: dict[str, Any] = TensorView(
+    shape=(), dtype="float32", device="cpu", requires_grad=False, is_leaf=True, grad_fn=None, version=0, value=0.0
+).to_json()
+
+
+def _with_named(step: Step, named: Mapping[tuple[str, str | None], TensorView]) -> Step:
+    """The step with its update's named views in place of the placeholders."""
+    update = step.update
+    assert update is not None
+    changes: dict[str, Any] = {field: view for (field, key), view in named.items() if key is None}
+    for field, pairs in (("state_before", update.state_before), ("state_after", update.state_after)):
+        if any((field, key) in named for key, _ in pairs):
+            changes[field] = tuple((key, named.get((field, key), view)) for key, view in pairs)
+    return dataclasses.replace(step, update=dataclasses.replace(update, **changes))
+
+
 class StepDecoder:
     """Graph, block and step records back into Steps (the header and trailer are the caller's to check).
 
@@ -238,12 +271,17 @@ class StepDecoder:
         for name, view in changed.items():
             if type(view) is not dict:
                 raise LineError(f"set[{name[:40]!r}] should be a tensor object")
-        validate.check_step(record.get("step"), "step")
-        data: dict[str, Any] = record["step"]
+        previous = self._tensors
         if dropped or changed:  # else the step shares the previous step's tensors
             tensors = {name: view for name, view in self._tensors.items() if name not in dropped}
             tensors.update({name: self._views.view(view, name) for name, view in changed.items()})
             self._tensors = tensors
+        step_data: Any = record.get("step")
+        named: dict[tuple[str, str | None], TensorView] | None = None
+        if type(step_data) is dict and type(step_data.get("update")) is dict:
+            step_data, named = self._take_named(step_data, previous)
+        validate.check_step(step_data, "step")
+        data: dict[str, Any] = step_data
         if self._pending is not None:
             self._complete_graph()
         graph_id = record.get("graph")
@@ -251,10 +289,46 @@ class StepDecoder:
             raise LineError(f"the step refers to graph {str(graph_id)[:20]}, which is not the latest graph")
         # A read-only view of a dict nobody changes afterwards: Step keeps it as it is.
         step = Step.from_json(data, MappingProxyType(self._tensors), None if graph_id is None else self._graph)
+        if named:
+            step = _with_named(step, named)
         if step.index != self.count:
             raise LineError(f"step {self.count} is missing")
         self.count += 1
         return step
+
+    def _take_named(
+        self, data: dict[str, Any], previous: Mapping[str, TensorView]
+    ) -> tuple[dict[str, Any], dict[tuple[str, str | None], TensorView]]:
+        """The step's fields with its update's named views (format 4) taken out, and the views they name.
+
+        A placeholder takes each one's place, so that the fields are checked as usual; the views
+        are put in once the update is built (`_with_named`)."""
+        update = dict(data["update"])
+        named: dict[tuple[str, str | None], TensorView] = {}
+
+        def resolve(value: Any, field: str, key: str | None) -> Any:
+            if type(value) is not dict or not value or set(value) - {"named", "was"}:
+                return value  # a tensor written out (checked with the rest)
+            where = field if key is None else f"{field}[{key[:40]!r}]"
+            if len(value) != 1:
+                raise LineError(f"update.{where} names a tensor twice")
+            ((how, name),) = value.items()
+            if type(name) is not str:
+                raise LineError(f"update.{where} names something that is not a string")
+            view = (self._tensors if how == "named" else previous).get(name)
+            if view is None:
+                which = "the step" if how == "named" else "the previous step"
+                raise LineError(f"update.{where} is {which}'s {name[:40]!r}, which {which} does not hold")
+            named[(field, key)] = view
+            return _PLACEHOLDER
+
+        for field in ("before", "after"):
+            update[field] = resolve(update.get(field), field, None)
+        for field in ("state_before", "state_after"):
+            state = update.get(field)
+            if type(state) is dict:
+                update[field] = {key: resolve(view, field, str(key)) for key, view in state.items()}
+        return {**data, "update": update}, named
 
     def _decode_graph(self, record: dict[str, Any]) -> None:
         validate.check(record.get("id"), "int", "id")

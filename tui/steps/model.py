@@ -7,7 +7,7 @@ app without any live tensor, frame or grad_fn behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Union, cast, get_args
@@ -169,6 +169,18 @@ class TensorView:
             # Not checked on load (as before): the recording schema's enum says which roles exist.
             role=cast(Role, str(data.get("role", "tensor"))),
         )
+
+
+def state_name(optimizer: str, param: str, key: str) -> str:
+    """The name a step's tensors give an optimizer's state `key` for one parameter."""
+    return f"{optimizer}.state.{param}.{key}"
+
+
+ViewWriter = Callable[[TensorView, str, str], Any]
+
+
+def _write_view(view: TensorView, name: str, when: str) -> dict[str, Any]:
+    return view.to_json()
 
 
 def _view_or_none(data: Mapping[str, Any] | None) -> TensorView | None:
@@ -349,21 +361,29 @@ class ParamUpdate:
                 return value
         return default
 
-    def to_json(self) -> dict[str, Any]:
+    def state_name(self, key: str) -> str:
+        """The name a step gives this parameter's optimizer state `key`."""
+        return state_name(self.optimizer, self.param, key)
+
+    def to_json(self, write: ViewWriter | None = None) -> dict[str, Any]:
+        """The update's record; `write(view, name, when)` may write a view as a reference instead
+        (`name`: what a step calls that tensor, `when`: "after" or "before" the update)."""
+        if write is None:
+            write = _write_view
         data: dict[str, Any] = {
             "optimizer": self.optimizer,
             "param": self.param,
-            "before": self.before.to_json(),
+            "before": write(self.before, self.param, "before"),
             "grad": _json_or_none(self.grad),
-            "after": self.after.to_json(),
+            "after": write(self.after, self.param, "after"),
         }
         # Written only when captured (older files lack them).
         if self.kind is not None:
             data["kind"] = self.kind
             data["group"] = self.group
             data["hyper"] = {key: thaw_values(value) for key, value in self.hyper}
-            data["state_before"] = {key: view.to_json() for key, view in self.state_before}
-            data["state_after"] = {key: view.to_json() for key, view in self.state_after}
+            data["state_before"] = {key: write(view, self.state_name(key), "before") for key, view in self.state_before}
+            data["state_after"] = {key: write(view, self.state_name(key), "after") for key, view in self.state_after}
         return data
 
     @classmethod
@@ -489,8 +509,9 @@ class Step:
     def with_index(self, index: int) -> Step:
         return replace(self, index=index)
 
-    def to_json(self) -> dict[str, Any]:
-        """Everything but the tensors and graph, which recordings store deduplicated."""
+    def to_json(self, write: ViewWriter | None = None) -> dict[str, Any]:
+        """Everything but the tensors and graph, which recordings store deduplicated (`write`: see
+        ParamUpdate.to_json)."""
         data: dict[str, Any] = {
             "index": self.index,
             "kind": self.kind,
@@ -502,7 +523,7 @@ class Step:
             "iteration": self.iteration,
             "scalars": dict(self.scalars),
             "node": None if self.node is None else self.node.to_json(),
-            "update": None if self.update is None else self.update.to_json(),
+            "update": None if self.update is None else self.update.to_json(write),
             "reset": None if self.reset is None else self.reset.to_json(),
             "exception": None if self.exception is None else self.exception.to_json(),
             "output": self.output,
