@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -279,5 +280,51 @@ def test_an_update_view_that_does_not_resolve_is_refused(edit, message: str) -> 
     edit(records[-1]["step"]["update"])
     decoder = StepDecoder()
     with pytest.raises(LineError, match=message):
+        for record in records:
+            decoder.decode(json.loads(json.dumps(record)))
+
+
+def alias_steps() -> list[Step]:
+    """`for param in model.parameters()`: the loop's name is bound to each parameter in turn."""
+    weight, bias = tensor_view(3.0, version=0), tensor_view(0.5, version=0)
+    return [
+        Step(index=0, kind="line", phase="optimize", line=1, tensors={"w": weight, "b": bias, "param": weight}),
+        Step(index=1, kind="line", phase="optimize", line=2, tensors={"w": weight, "b": bias, "param": bias}),
+    ]
+
+
+def test_a_second_name_for_a_view_names_the_first(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    original = alias_steps()
+    path = tmp_path / "run.gstep"
+    write_recording(path, header(), original)
+    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    sets = [record["set"] for record in records if record.get("t") == "step"]
+    assert sets[0]["param"] == {"same": "w"} and sets[1] == {"param": {"same": "b"}}
+    for record in records:
+        jsonschema.validate(record, schema)
+    loaded = load_recording(path).steps
+    assert loaded == tuple(original)
+    assert loaded[1].tensors["param"] is loaded[1].tensors["b"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda changed: changed.update(param={"same": "ghost"}), "set['param'] is the same as 'ghost', which the step does not hold"),
+        (lambda changed: changed.update(param={"same": "param"}), "set['param'] is the same as 'param'"),
+        (lambda changed: changed.update(param={"same": 1}), "set['param'] is the same as '1'"),
+    ],
+    ids=["missing", "itself", "not-a-string"],
+)
+def test_a_second_name_that_does_not_resolve_is_refused(edit, message: str) -> None:
+    from tui.steps.lines import LineError, StepDecoder, StepEncoder
+
+    encoder = StepEncoder()
+    records = [record for step in alias_steps() for record in encoder.encode(step)]
+    edit(records[0]["set"])
+    decoder = StepDecoder()
+    with pytest.raises(LineError, match=re.escape(message)):
         for record in records:
             decoder.decode(json.loads(json.dumps(record)))

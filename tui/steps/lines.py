@@ -16,7 +16,9 @@ A stream of steps is JSON objects, one a line:
   {"t": "step", "step": {...}, "set": {NAME: tensor}, "drop": [NAME], "graph": G | null}
                                                `set` holds only tensors new or changed since the
                                                previous step, `drop` the names that went away
-                                               (format 4: a view of the step's `update` may be
+                                               (format 4: a tensor of `set` may be {"same": NAME},
+                                               another name of the step for one view, and a view
+                                               of the step's `update` may be
                                                {"named": NAME}, the step's tensor NAME, or
                                                {"was": NAME}, the previous step's)
   {"t": "end", "steps": N}                     the trailer
@@ -97,11 +99,14 @@ class StepEncoder:
     def encode(self, step: Step) -> list[dict[str, Any]]:
         """The records for one step: a graph record first when its graph is new."""
         records: list[dict[str, Any]] = []
-        changed = {}
+        changed: dict[str, Any] = {}
+        first_name: dict[int, str] = {}  # id(view) -> the first name the step gives it
         for name, view in step.tensors.items():
+            first = first_name.setdefault(id(view), name)
             previous = self._previous.get(name)
             if previous is not view and previous != view:
-                changed[name] = view.to_json()
+                # Format 4: a second name for one view (`for param in model.parameters()`) names the first.
+                changed[name] = view.to_json() if first == name else {"same": first}
         dropped = [name for name in self._previous if name not in step.tensors]
         graph_id: int | None = None
         graph = step.graph
@@ -268,13 +273,21 @@ class StepDecoder:
         changed = record.get("set")
         if not isinstance(changed, dict):
             raise LineError("set should be an object of tensors")
+        same: dict[str, Any] = {}
         for name, view in changed.items():
             if type(view) is not dict:
                 raise LineError(f"set[{name[:40]!r}] should be a tensor object")
+            if len(view) == 1 and "same" in view:
+                same[name] = view["same"]
         previous = self._tensors
         if dropped or changed:  # else the step shares the previous step's tensors
             tensors = {name: view for name, view in self._tensors.items() if name not in dropped}
-            tensors.update({name: self._views.view(view, name) for name, view in changed.items()})
+            tensors.update({name: self._views.view(view, name) for name, view in changed.items() if name not in same})
+            for name, first in same.items():  # format 4: another name's view at this step
+                view = tensors.get(first) if type(first) is str and first not in same else None
+                if view is None:
+                    raise LineError(f"set[{name[:40]!r}] is the same as {str(first)[:40]!r}, which the step does not hold")
+                tensors[name] = view
             self._tensors = tensors
         step_data: Any = record.get("step")
         named: dict[tuple[str, str | None], TensorView] | None = None
