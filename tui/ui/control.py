@@ -186,13 +186,9 @@ class RunControl:
         step, line = self.history.step, self.history.line_of_current()
         if step is None or line is None or self.history.at_head:
             return self.forward("step_over")
-        found = self.history.find_forward(step_over_test(line))
-        if found is not None:
-            self.history.go(found)
-            return None
-        if self.history.search_stopped_at is not None:
-            self.history.go(self.history.search_stopped_at)
-            return _still_reading(self.history.search_stopped_at)
+        went, note = self._go_to_search(self.history.find_forward(step_over_test(line)))
+        if went:
+            return note
         head = self.history.steps[-1]
         self.history.go(self.history.head)
         if self.at_live_head:  # not recorded yet: on from the newest step, back out to this function
@@ -212,18 +208,14 @@ class RunControl:
         step = self.history.step
         if step is None:
             return None
-        found = self.history.find_forward(step_out_test(step, self.history.line_of_current()))
-        if found is not None:
-            self.history.go(found)
-        elif self.history.search_stopped_at is not None:
-            self.history.go(self.history.search_stopped_at)
-            return _still_reading(self.history.search_stopped_at)
-        elif self.replay and self.history.at_head:
+        went, note = self._go_to_search(self.history.find_forward(step_out_test(step, self.history.line_of_current())))
+        if went:
+            return note
+        if self.replay and self.history.at_head:
             return "This is the last recorded step."
-        else:
-            self.history.go(self.history.head)
-            if self.at_live_head:
-                self.send("step_out")
+        self.history.go(self.history.head)
+        if self.at_live_head:
+            self.send("step_out")
         return None
 
     def continue_run(self) -> str | None:
@@ -237,10 +229,10 @@ class RunControl:
             return None
         test = at_breakpoint(self.history.breakpoints, self.conditions)
         if self.replay or not self.history.at_head:
-            found = self.history.find_forward(test, lines=self.history.breakpoints)
-            stopped = self.history.search_stopped_at
-            self.history.go(found if found is not None else stopped if stopped is not None else self.history.head)
-            return _still_reading(stopped) if found is None else None
+            went, note = self._go_to_search(self.history.find_forward(test, lines=self.history.breakpoints))
+            if not went:
+                self.history.go(self.history.head)
+            return note
         if self.at_live_head:
             self._start_seek(test, self.continue_budget)
             self.continuing = self.seek is not None
@@ -256,19 +248,28 @@ class RunControl:
 
     def jump(self, test: StepTest) -> str | None:
         """To the next step passing `test`: from history, else by running step by step."""
-        found = self.history.find_forward(test)
-        if found is not None:
-            self.history.go(found)
-            return None
-        if self.history.search_stopped_at is not None:
-            self.history.go(self.history.search_stopped_at)
-            return _still_reading(self.history.search_stopped_at)
+        went, note = self._go_to_search(self.history.find_forward(test))
+        if went:
+            return note
         if self.replay:
             return "No such step later in this recording."
         self.history.go(self.history.head)
         if self.at_live_head:
             self._start_seek(test, MAX_SEEK_STEPS)
         return None
+
+    def _go_to_search(self, found: int | None) -> tuple[bool, str | None]:
+        """Go where a forward search in the history ended: the step it found, or, when it stopped
+        early (a lazy replay still reading its file), the last step it looked at, saying so.
+        Returns whether it went anywhere, and the note for the learner."""
+        if found is not None:
+            self.history.go(found)
+            return True, None
+        stopped = self.history.search_stopped_at
+        if stopped is not None:
+            self.history.go(stopped)
+            return True, _still_reading(stopped)
+        return False, None
 
     def _start_seek(self, test: StepTest, budget: int) -> None:
         """Step into the script until a step passes `test`; the view waits at the head."""
