@@ -126,3 +126,33 @@ async def test_ctrl_b_sets_a_condition_and_continue_stops_where_it_first_holds(s
         step = app.history.step
         assert (step.line, step.iteration) == (11, first_iteration_below(1.0))
         assert "breakpoint at line 11: `loss<1` is true" in " ".join(screen_text(app).split())
+
+
+async def test_ctrl_b_lists_the_rules_in_effect_and_a_rule_entered_again_is_removed(script):
+    """GIVEN a live seed run, WHEN ctrl+b `grad:var_1` twice, THEN the dialog lists it the second time,
+    the rule is gone, and continue runs to the end without stopping on var_1's grad."""
+    from tui.commands.app import live_target
+
+    app = GradstepApp(live=live_target(script("seed_sgd.py")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert "Rules in effect" not in screen_text(app)
+        await pilot.press(*"grad:var_1", "enter")
+        await pilot.pause()
+        assert [rule.text for rule in app.break_on] == ["grad:var_1"]
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert "Rules in effect: grad:var_1. Enter one of them again to remove it." in " ".join(screen_text(app).split())
+        await pilot.press(*"grad:var_1", "enter")
+        await pilot.pause()
+        assert app.break_on == []
+        assert any("No longer breaks on grad:var_1." in str(n.message) for n in app._notifications)
+        await press(pilot, app, "c")
+        for _ in range(3000):
+            if app.history.finished:
+                break
+            await pilot.pause(0.02)
+        assert app.history.finished
+        assert not any(step.message and "break on grad" in step.message for step in app.history.steps)

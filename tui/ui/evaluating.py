@@ -56,12 +56,18 @@ def open_condition(app: Any) -> None:
         session = app.session
         if text and is_rule(text):
             rule = parse_break_on(text)
-            if rule not in app.break_on:
+            removed = rule in app.break_on  # a rule entered again is taken off, as `b` toggles a breakpoint
+            if removed:
+                app.break_on.remove(rule)
+            else:
                 app.break_on.append(rule)
             setter = getattr(session, "set_break_on", None)
             if setter is not None:
                 setter(app.break_on)
-                app.notify(f"Breaks on {rule.text} from the next step on.", timeout=3)
+                if removed:
+                    app.notify(f"No longer breaks on {rule.text}.", timeout=3, markup=False)
+                else:
+                    app.notify(f"Breaks on {rule.text} from the next step on.", timeout=3, markup=False)
             return
         if text:
             app.conditions[line] = text
@@ -75,4 +81,5 @@ def open_condition(app: Any) -> None:
         app.notify(f"Line {line} stops when {text} holds." if text else f"Line {line} always stops.", timeout=3)
         app.refresh_view()
 
-    app.push_screen(ConditionScreen(line, app.conditions.get(line, "")), chosen)
+    rules = tuple(rule.text for rule in app.break_on)
+    app.push_screen(ConditionScreen(line, app.conditions.get(line, ""), rules), chosen)

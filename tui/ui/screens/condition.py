@@ -37,10 +37,11 @@ class ConditionScreen(ModalScreen["str | None"]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, line: int, current: str = "") -> None:
+    def __init__(self, line: int, current: str = "", rules: tuple[str, ...] = ()) -> None:
         super().__init__(id="condition")
         self.line = line
         self.current = current
+        self.rules = rules  # the break-on rules in effect: entering one again removes it
 
     def compose(self) -> ComposeResult:
         with Vertical(id="condition-box"):
@@ -48,7 +49,14 @@ class ConditionScreen(ModalScreen["str | None"]):
                 f"Stop at line {self.line} only when this holds (loss < 1, epoch == 50; empty: always), "
                 f"or stop anywhere on a rule: {BREAK_ON_HELP}. Enter sets it, Esc cancels.",
                 id="condition-question",
+                markup=False,
             )
+            if self.rules:
+                yield Static(
+                    f"Rules in effect: {', '.join(self.rules)}. Enter one of them again to remove it.",
+                    id="condition-rules",
+                    markup=False,
+                )
             yield Input(self.current, placeholder="loss < 1", compact=True, id="condition-input")
             yield Static("", id="condition-error")
 
