@@ -212,3 +212,54 @@ def test_the_dialogs_import_neither_torch_nor_torchviz() -> None:
                           cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    import struct
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+@needs_dot
+async def test_a_slide_at_2x_is_twice_the_plain_png_and_carries_a_title_and_legend(tmp_path: Path) -> None:
+    """GIVEN lesson 05's recording after its first backward, WHEN x exports PNG at 1× and as a 2× slide
+    (and the slide as DOT), THEN the slide is twice as wide and tall, with the step's title and the legend."""
+    from tests.fixtures.recordings import load
+
+    steps = load("lesson-05-my-network-300").steps
+    step = next(s for s in steps if s.kind == "line" and s.graph is not None and "loss" in s.tensors and s.tensors["loss"].grad_fn)
+    sizes = {}
+    for name, scale, slide, fmt in (("plain", 1.0, False, "png"), ("slide", 2.0, True, "png"), ("slide", 1.0, True, "dot")):
+        app = Host(ExportScreen(step, script_name="05-my-network.py", default_tensor=None))
+        async with app.run_test(size=(100, 36)) as pilot:
+            screen = app.screen
+            screen.query_one("#export-format", Select).value = fmt
+            await pilot.pause()
+            assert screen.query_one("#export-scale", Select).disabled is (fmt != "png")
+            screen.query_one("#export-scale", Select).value = scale
+            screen.query_one("#export-slides", Checkbox).value = slide
+            await export_to(app, pilot, tmp_path / f"{name}.{fmt}")
+            assert app.results == [str(tmp_path / f"{name}.{fmt}")]
+        if fmt == "png":
+            sizes[name] = png_size(tmp_path / f"{name}.png")
+    (plain_w, plain_h), (slide_w, slide_h) = sizes["plain"], sizes["slide"]
+    assert slide_w > 1.8 * plain_w and slide_h > 1.8 * plain_h  # 2× the resolution (the title adds a little)
+    dot = (tmp_path / "slide.dot").read_text()
+    assert f"step {step.index}" in dot and "legend" in dot.lower()
+    assert 'dpi' not in dot  # the scale is for PNG only
+
+
+async def test_the_png_size_is_offered_for_png_only() -> None:
+    app = dialog()
+    async with app.run_test(size=(100, 36)) as pilot:
+        scale = app.screen.query_one("#export-scale", Select)
+        assert scale.disabled is (app.screen.format != "png")
+        app.screen.query_one("#export-format", Select).value = "png"
+        await pilot.pause()
+        assert scale.disabled is False
+        app.screen.query_one("#export-format", Select).value = "pdf"
+        await pilot.pause()
+        assert scale.disabled is True

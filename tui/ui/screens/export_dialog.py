@@ -31,6 +31,11 @@ LiveExport = Callable[[ExportRequest], ExportResult]
 # The whole history as one HTML page (tui.render.html), when the app offers it.
 PageExport = Callable[[Path], ExportResult]
 PAGE_FORMAT = "html"
+# PNG resolution, as `gradstep export --scale K`: times Graphviz's 96 dpi.
+PNG_SCALES = (
+    ("PNG 1× (96 dpi)", 1.0), ("PNG 2× (192 dpi, for slides)", 2.0), ("PNG 3× (288 dpi)", 3.0),
+    ("PNG 4× (384 dpi, for print)", 4.0),
+)
 
 
 def default_output(script_name: str, step: int, fmt: str) -> str:
@@ -51,7 +56,10 @@ def run_export(
     """Export from live tensors when the app offers it (not mid-backward), else from the step's data."""
     if request.format == PAGE_FORMAT and page_export is not None:
         return page_export(request.output)
-    if live_export is not None and step.node is None:
+    # The slide passes and the PNG size work on the recorded step's drawing (the same graph, drawn
+    # from the step's data).
+    plain = not request.slides and request.scale is None
+    if live_export is not None and step.node is None and plain:
         try:
             return live_export(request)
         except GraphvizMissing:
@@ -97,7 +105,7 @@ class ExportScreen(ModalScreen[str | None]):
     ExportScreen Checkbox {
         margin-left: 9;
     }
-    ExportScreen #export-saved {
+    ExportScreen #export-slides {
         margin: 0 0 1 9;
     }
     ExportScreen #export-message-box {
@@ -164,6 +172,13 @@ class ExportScreen(ModalScreen[str | None]):
             yield Checkbox("values and grads on nodes", value=True, compact=True, id="export-values")
             yield Checkbox("show_attrs: saved attributes of each node", compact=True, id="export-attrs")
             yield Checkbox("show_saved: saved tensors of each node", compact=True, id="export-saved")
+            yield Checkbox("slide: a title, a legend and values on every node", compact=True, id="export-slides")
+            with Horizontal(classes="export-row"):
+                yield Label("Size")
+                yield Select(
+                    [(label, value) for label, value in PNG_SCALES], value=1.0, allow_blank=False, compact=True,
+                    disabled=self.format != "png", id="export-scale",
+                )
             with Horizontal(classes="export-row"):
                 yield Label("Output")
                 path = default_output(self.script_name, self.step.index, self.format)
@@ -184,6 +199,7 @@ class ExportScreen(ModalScreen[str | None]):
         if event.value is Select.NULL:
             return
         self.format = str(event.value)
+        self.query_one("#export-scale", Select).disabled = self.format != "png"
         path_input = self.query_one("#export-path", Input)
         stem, dot, suffix = path_input.value.rpartition(".")
         if dot and suffix in (*FORMATS, PAGE_FORMAT):
@@ -198,6 +214,7 @@ class ExportScreen(ModalScreen[str | None]):
         if not output.is_absolute() and start_dir is not None:
             output = Path(start_dir) / output
         tensor = self.query_one("#export-tensor", Select).value
+        scale = float(self.query_one("#export-scale", Select).value)  # type: ignore[arg-type]
         return ExportRequest(
             output=output,
             format=self.format,
@@ -205,6 +222,8 @@ class ExportScreen(ModalScreen[str | None]):
             values=self.query_one("#export-values", Checkbox).value,
             show_attrs=self.query_one("#export-attrs", Checkbox).value,
             show_saved=self.query_one("#export-saved", Checkbox).value,
+            slides=self.query_one("#export-slides", Checkbox).value,
+            scale=scale if self.format == "png" and scale != 1.0 else None,
         )
 
     def _say(self, text: str, *, error: bool) -> None:
