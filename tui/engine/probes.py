@@ -31,7 +31,7 @@ from tui.engine.breakpoints import node_note
 from tui.engine.graph import GraphCapture, walk
 from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad, unprofiled
 from tui.engine.stepmaker import Event, GradsReset, NodeRan, ParamUpdated
-from tui.steps.model import Graph, Kind, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView, state_name
+from tui.steps.model import Graph, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView, state_name
 from tui.steps.phases import is_zero_tensor
 
 

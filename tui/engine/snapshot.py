@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import torch  # this module reads live tensors of the running script
 
 from tui.steps.model import Role, Summary, TensorView, Values, state_name
+
 
 class _Unprofiled:
     """While inside, gradstep's own tensor operations stay out of the script's profiler.
