@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import statistics
 import time
@@ -155,13 +156,18 @@ def test_devices_are_listed_by_a_child():
     assert {"name", "available", "reason", "details"} <= set(devices[1])
 
 
-def test_the_pipe_s_lines_decode_to_the_steps_the_engine_made(script):
-    """The encoder/decoder pair round-trips a recorded run (what the pipe and the file both carry)."""
+@pytest.mark.parametrize("name", ["seed_sgd.py", "optimizers.py"])
+def test_the_pipe_s_lines_decode_to_the_steps_the_engine_made(script, name):
+    """The encoder/decoder pair round-trips a recorded run (what the pipe and the file both carry), through
+    JSON text; optimizers.py steps SGD with momentum, Adam, AdamW and RMSprop, whose updates name their state."""
     from tui.engine.session import Session
+    from tui.steps.lines import dumps
 
     made: list = []
-    Session(script("seed_sgd.py"), on_step=made.append, mode="record").run()
+    Session(script(name), on_step=made.append, mode="record").run()
     encoder, decoder = StepEncoder(), StepDecoder()
-    decoded = [step for original in made for record in encoder.encode(original)
-               if (step := decoder.decode(record)) is not None]
+    lines = [dumps(record) for original in made for record in encoder.encode(original)]
+    decoded = [step for line in lines if (step := decoder.decode(json.loads(line))) is not None]
     assert decoded == made
+    if name == "optimizers.py":
+        assert sum('"was":' in line for line in lines) > 20 and sum('"named":' in line for line in lines) > 20

@@ -550,7 +550,8 @@ class Step:
             loop_line=data.get("loop_line"),
             iteration=data.get("iteration"),
             tensors=tensors,
-            scalars=data.get("scalars") or {},
+            # A tuple of numbers (Adam's betas) was written as a JSON list: a tuple again, as recorded.
+            scalars={key: freeze_values(value) if type(value) is list else value for key, value in (data.get("scalars") or {}).items()},
             graph=graph,
             node=None if data.get("node") is None else NodeEvent.from_json(data["node"]),
             update=None if data.get("update") is None else ParamUpdate.from_json(data["update"]),
