@@ -32,10 +32,7 @@ LiveExport = Callable[[ExportRequest], ExportResult]
 PageExport = Callable[[Path], ExportResult]
 PAGE_FORMAT = "html"
 # PNG resolution, as `gradstep export --scale K`: times Graphviz's 96 dpi.
-PNG_SCALES = (
-    ("PNG 1× (96 dpi)", 1.0), ("PNG 2× (192 dpi, for slides)", 2.0), ("PNG 3× (288 dpi)", 3.0),
-    ("PNG 4× (384 dpi, for print)", 4.0),
-)
+PNG_SCALES = (("PNG 1×", 1.0), ("PNG 2× (slides)", 2.0), ("PNG 3×", 3.0), ("PNG 4× (print)", 4.0))
 
 
 def default_output(script_name: str, step: int, fmt: str) -> str:
@@ -97,6 +94,10 @@ class ExportScreen(ModalScreen[str | None]):
     }
     ExportScreen .export-row Label {
         width: 9;
+    }
+    ExportScreen .export-row #export-scale-label {
+        width: 6;
+        padding-left: 1;
     }
     ExportScreen .export-row Select, ExportScreen .export-row Input {
         width: 1fr;
@@ -167,18 +168,17 @@ class ExportScreen(ModalScreen[str | None]):
                 yield Label("Format")
                 formats = [(fmt, fmt) for fmt in FORMATS]
                 if self.page_export is not None:
-                    formats.append(("html: a page stepping through every step so far", PAGE_FORMAT))
+                    formats.append(("html page: every step so far", PAGE_FORMAT))
                 yield Select(formats, value=self.format, allow_blank=False, compact=True, id="export-format")
-            yield Checkbox("values and grads on nodes", value=True, compact=True, id="export-values")
-            yield Checkbox("show_attrs: saved attributes of each node", compact=True, id="export-attrs")
-            yield Checkbox("show_saved: saved tensors of each node", compact=True, id="export-saved")
-            yield Checkbox("slide: a title, a legend and values on every node", compact=True, id="export-slides")
-            with Horizontal(classes="export-row"):
-                yield Label("Size")
+                yield Label("Size", id="export-scale-label")
                 yield Select(
                     [(label, value) for label, value in PNG_SCALES], value=1.0, allow_blank=False, compact=True,
                     disabled=self.format != "png", id="export-scale",
                 )
+            yield Checkbox("values and grads on nodes", value=True, compact=True, id="export-values")
+            yield Checkbox("show_attrs: saved attributes of each node", compact=True, id="export-attrs")
+            yield Checkbox("show_saved: saved tensors of each node", compact=True, id="export-saved")
+            yield Checkbox("slide: a title, a legend and values on every node", compact=True, id="export-slides")
             with Horizontal(classes="export-row"):
                 yield Label("Output")
                 path = default_output(self.script_name, self.step.index, self.format)
