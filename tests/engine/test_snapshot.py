@@ -114,3 +114,32 @@ loss.backward()
     assert before and after
     assert all(step.tensors["w"].value == (1.0, 2.0) for step in before)
     assert all(step.tensors["w"].value == (2.0, 4.0) for step in after)
+
+
+def test_the_graph_is_walked_again_only_when_a_root_is_another_node(monkeypatch):
+    """Same root nodes reach the same nodes (next_functions never change): the walk is reused, and the
+    graph still shows what changed since (a leaf updated in place), as a fresh capture does."""
+    import tui.engine.graph as graph_module
+    from tui.engine.graph import GraphCapture
+    from tui.engine.snapshot import ViewMaker
+
+    walks = []
+    real_walk = graph_module.walk
+    monkeypatch.setattr(graph_module, "walk", lambda *args: walks.append(1) or real_walk(*args))
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * 3).sum()
+    capture, views = GraphCapture(), ViewMaker()
+    view_of = views.view
+    first = capture.capture([("w", w), ("loss", loss)], {id(w): "w"}, view_of)
+    with torch.no_grad():
+        w -= 0.5  # an optimizer's update: the leaf changes, the graph's nodes do not
+    second = capture.capture([("w", w), ("loss", loss)], {id(w): "w"}, view_of)
+    assert len(walks) == 1
+    fresh = GraphCapture().capture([("w", w), ("loss", loss)], {id(w): "w"}, ViewMaker().view)
+    walks.clear()
+    assert [node.name for node in second.nodes] == [node.name for node in fresh.nodes]
+    (leaf,) = [node for node in second.nodes if node.name == "AccumulateGrad"]
+    assert leaf.variable.value == (0.5, 1.5) and first != second
+    longer = loss * 2  # a new root: walked again
+    third = capture.capture([("w", w), ("loss", longer)], {id(w): "w"}, view_of)
+    assert len(walks) == 1 and third.nodes[0].name == "MulBackward0" and len(third.nodes) == len(second.nodes) + 1

@@ -78,6 +78,7 @@ class GraphCapture:
         self._tensor_refs: dict[int, tuple[Any, int]] = {}
         self._new_refs: dict[int, tuple[Any, int]] = {}
         self._next_ref = 0
+        self._walked: tuple[tuple[Any, ...], list[Any]] | None = None  # the last walk's root nodes and order
 
     def saved_freed(self) -> None:
         """A backward ran: saved tensors may have been freed, so rebuild nodes next time."""
@@ -87,6 +88,7 @@ class GraphCapture:
         self._records = {}
         self._last = None
         self._tensor_refs = {}
+        self._walked = None
 
     def _ref(self, tensor: torch.Tensor, record: _NodeRecord) -> int:
         """A small integer naming one tensor object, the same from capture to capture."""
@@ -120,8 +122,18 @@ class GraphCapture:
         if not root_nodes:
             self.clear()
             return None
-        order = walk((grad_fn for _, grad_fn in root_nodes), MAX_NODES)
-        records = {id(node): self._record(node) for node in order}
+        # A node's next_functions never change, so the same root nodes reach the same nodes: the
+        # walk is done again only when a root is another node (an optimizer's sub-steps, the
+        # lines of a parameter update, reuse it).
+        walked = self._walked
+        if walked is not None and len(walked[0]) == len(root_nodes) and all(
+            old is new for old, (_, new) in zip(walked[0], root_nodes)
+        ):
+            order, records = walked[1], self._records
+        else:
+            order = walk((grad_fn for _, grad_fn in root_nodes), MAX_NODES)
+            records = {id(node): self._record(node) for node in order}
+            self._walked = (tuple(grad_fn for _, grad_fn in root_nodes), order)
         self._new_refs = {}
         nodes = [self._build(records[id(node)], records, leaf_names, view_of) for node in order]
         self._records = records

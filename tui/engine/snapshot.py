@@ -13,7 +13,7 @@ import math
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -536,13 +536,18 @@ class Named:
     tensors: list[tuple[str, torch.Tensor, Role]]
     scalars: dict[str, Any]
     optimizers: list[tuple[str, torch.optim.Optimizer]]
+    _names: dict[int, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def name_of(self) -> dict[int, str]:
-        """id(tensor) -> its first name (the script's own name wins over module paths)."""
-        names: dict[int, str] = {}
-        for name, tensor, _ in sorted(self.tensors, key=lambda entry: "." in entry[0]):
-            names.setdefault(id(tensor), name)
-        return names
+        """id(tensor) -> its first name (the script's own name wins over module paths).
+
+        Worked out once (a quiet sub-step reuses the Named); `tensors` is not to change after."""
+        if self._names is None:
+            names: dict[int, str] = {}
+            for name, tensor, _ in sorted(self.tensors, key=lambda entry: "." in entry[0]):
+                names.setdefault(id(tensor), name)
+            self._names = names
+        return self._names
 
 
 def _scalar(value: Any) -> Any:
@@ -597,6 +602,7 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     names = named.name_of()
     for name, optimizer in optimizers:
         _add_optimizer(name, optimizer, names, named)
+    named._names = None  # the optimizers' state tensors joined the list
     return named
 
 
