@@ -172,7 +172,8 @@ class GraphCapture:
         view_of: ViewOf,
     ) -> GraphNode:
         node = record.node
-        variable = getattr(node, "variable", None)
+        # Only AccumulateGrad has one: the names read once per node spare a failing getattr per node.
+        variable = getattr(node, "variable", None) if "variable" in record.attr_names_all else None
         if not isinstance(variable, torch.Tensor):
             variable = None
         variable_view = view_of(variable) if isinstance(variable, torch.Tensor) else None
