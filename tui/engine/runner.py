@@ -430,6 +430,9 @@ class Runner:
             )
 
     def param_names(self, frame: FrameType | None) -> dict[int, str]:
+        settled = self.maker.settled_names(frame)  # an AccumulateGrad mid-backward: the last step's names
+        if settled is not None:
+            return settled
         return collect_named(frame_namespaces(frame, self.maker.globals)).name_of()
 
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str:

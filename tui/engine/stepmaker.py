@@ -129,6 +129,19 @@ class StepMaker:
         self._shown: dict[str, tuple[TensorView, TensorView]] = {}  # name -> (view made, view shown)
         self._named: Named | None = None
         self._named_generation = -1
+        self._named_frame: FrameType | None = None  # the frame the names were collected at
+
+    def settled_names(self, frame: FrameType | None) -> dict[int, str] | None:
+        """id(tensor) -> name as the last step saw it, when nothing but autograd or the optimizer ran
+        since and that step's names were read at `frame` (None: collect them again)."""
+        if (
+            self.settled
+            and self._named is not None
+            and self._named_frame is frame
+            and self._named_generation == module_watch.generation
+        ):
+            return self._named.name_of()
+        return None
 
     def clear(self) -> None:
         self.views.clear()
@@ -139,6 +152,7 @@ class StepMaker:
         self._previous = {}
         self._shown = {}
         self._named = None
+        self._named_frame = None
         self.settled = False
 
     @property
@@ -177,6 +191,7 @@ class StepMaker:
             named = self._named
         else:
             named = collect_named(frame_namespaces(frame, self.globals))
+            self._named_frame = frame
         counts = [self.accumulation.count(tensor) for _, tensor, _ in named.tensors]
         views = self.views.views(
             ((name, tensor, role, count) for (name, tensor, role), count in zip(named.tensors, counts)),
