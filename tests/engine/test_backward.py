@@ -188,6 +188,10 @@ def test_while_step_shows_one_parameter_the_next_keeps_its_value_and_state_from_
     assert dict(second.update.state_before)["exp_avg"].value == first.tensors["opt.state.b.exp_avg"].value
     assert dict(second.update.state_after)["exp_avg"].value == second.tensors["opt.state.b.exp_avg"].value
     assert second.tensors["opt.state.b.step"].value == 2.0 and first.tensors["opt.state.a.step"].value == 2.0
+    # Adam's first step creates the state: at a's sub-step, b has none yet; at b's, it has.
+    first_a, first_b = [step for step in steps if step.kind == "optimizer"][:2]
+    assert "opt.state.a.exp_avg" in first_a.tensors and "opt.state.b.exp_avg" not in first_a.tensors
+    assert "opt.state.b.exp_avg" in first_b.tensors and first_b.update.state_before == ()
 
 
 def test_a_recorded_update_names_the_views_its_steps_hold_and_loads_back_equal(tmp_path):

@@ -220,6 +220,29 @@ def test_a_failing_on_step_is_raised_to_the_caller_not_recorded_as_the_scripts(s
     assert result.exception is not None and result.exception.type == "DiskFull"
 
 
+def test_a_failure_making_a_step_inside_optimizer_step_is_gradsteps_not_the_scripts(script, monkeypatch):
+    """A bug in making a sub-step (inside the script's own optimizer.step() call) ends the run as gradstep's
+    failure: it is not raised into the script, which could catch it, nor recorded as the script's exception."""
+    from tui.engine.stepmaker import StepMaker
+
+    real = StepMaker.make
+
+    def make(self, index, event, *args, **kwargs):
+        if event.kind == "optimizer":
+            raise KeyError("a name the step maker lost")
+        return real(self, index, event, *args, **kwargs)
+
+    monkeypatch.setattr(StepMaker, "make", make)
+    steps = []
+    session = Session(script("seed_sgd.py"), on_step=steps.append, mode="record")
+    with pytest.raises(KeyError):
+        session.run()
+    result = session.wait(1)
+    assert result is not None and result.status == "failed" and result.exception.type == "KeyError"
+    assert result.exception.message.startswith("gradstep could not go on: ")
+    assert not any(step.kind == "exception" for step in steps)
+
+
 def test_an_engine_failure_in_the_worker_thread_ends_the_run_through_on_done(script):
     # The app runs the session in a thread: a failure there must reach it, not print a traceback.
     def on_step(step):

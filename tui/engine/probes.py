@@ -91,6 +91,15 @@ def _holds(roots: Sequence[torch.Tensor], classes: frozenset[str]) -> bool:
     return any(type(node).__name__ in classes for node in walk(tensor.grad_fn for tensor in roots))
 
 
+def _new_state_keys(optimizer: torch.optim.Optimizer, param: torch.Tensor, before: Sequence[tuple[str, TensorView]]) -> list[str]:
+    """The keys of the optimizer's state for `param` that its step created (all of them on Adam's first)."""
+    try:
+        had = {key for key, _ in before}
+        return [str(key) for key in (optimizer.state.get(param) or {}) if str(key) not in had]
+    except Exception:  # odd state: nothing is hidden
+        return []
+
+
 def _leaf_of(node: Any) -> torch.Tensor | None:
     """The tensor an AccumulateGrad node feeds (None for every other node)."""
     variable = getattr(node, "variable", None)
@@ -328,6 +337,7 @@ class Probes:
         names = self.host.param_names(frame)
         optimizer_name = self.host.name_in_script(optimizer, frame)
         labels = [param_name(optimizer_name, names, group, index, param) for group, index, param, _, _ in before]
+        created = [_new_state_keys(optimizer, param, state) for _, _, param, _, state in before]
         groups = list(optimizer.param_groups)
         for position, (group_index, _, param, before_view, state_before) in enumerate(before):
             grad = readable_grad(param)
@@ -348,9 +358,11 @@ class Probes:
             )
             # Parameters later in the list are shown as they were, with their optimizer state: one
             # update per sub-step.
-            not_yet = {}
+            not_yet: dict[str, TensorView | None] = {}
             for later in range(position + 1, len(before)):
                 not_yet[labels[later]] = before[later][3]
+                for key in created[later]:  # state this step made (Adam's first step): not there yet
+                    not_yet[state_name(optimizer_name, labels[later], key)] = None
                 not_yet.update((state_name(optimizer_name, labels[later], key), view) for key, view in before[later][4])
             if not self.host.event_step(ParamUpdated(update, not_yet), frame):
                 return

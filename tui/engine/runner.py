@@ -491,7 +491,10 @@ class Runner:
         line: int | None,
         position: tuple[int | None, int | None] | None,
     ) -> Step:
-        step = self.maker.make(self.count, event, frame, line, position)
+        try:
+            step = self.maker.make(self.count, event, frame, line, position)
+        except Exception as error:  # gradstep's own failure, inside a hook the script's call ran: not the script's
+            raise CallbackFailed(error) from None
         # evaluate hook: why a rule or condition stopped here, and the watches at this step.
         note = None if step.message else self._event_note or self.inspect.note_for(step.kind)
         script_frame = frame

@@ -47,10 +47,11 @@ class NodeRan:
 
 @dataclasses.dataclass(frozen=True)
 class ParamUpdated:
-    """optimizer.step() updated one parameter; `pending`: later parameters, shown as they were."""
+    """optimizer.step() updated one parameter; `pending`: later parameters and their optimizer state,
+    shown as they were (None: state the step created, not shown yet)."""
 
     update: ParamUpdate
-    pending: Mapping[str, TensorView] = dataclasses.field(default_factory=dict)
+    pending: Mapping[str, TensorView | None] = dataclasses.field(default_factory=dict)
     kind: Kind = dataclasses.field(default="optimizer", init=False)
 
 
@@ -215,7 +216,11 @@ class StepMaker:
             if self.track_resets:
                 self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
         if isinstance(event, ParamUpdated) and event.pending:
-            views.update((name, view) for name, view in event.pending.items() if name in views)
+            for name, as_it_was in event.pending.items():
+                if as_it_was is None:
+                    views.pop(name, None)
+                elif name in views:
+                    views[name] = as_it_was
         ids = self._previous_ids if quiet else {name: id(tensor) for name, tensor, _ in named.tensors}
         if kind in SUB_STEP_KINDS:
             phase = event_phase(kind, self._phase)
@@ -234,7 +239,7 @@ class StepMaker:
         if isinstance(event, NodeRan):
             graph = event.graph
         else:
-            by_id = {id(tensor): views[name] for name, tensor, _ in named.tensors}
+            by_id = {id(tensor): views[name] for name, tensor, _ in named.tensors if name in views}
             graph = self.graphs.capture(
                 [(name, tensor) for name, tensor, _ in named.tensors],
                 named.name_of(),

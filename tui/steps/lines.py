@@ -44,7 +44,7 @@ from tui.steps.model import Graph, GraphNode, Header, Step, TensorView
 
 FORMAT_NAME = "gradstep-recording"
 FORMAT_VERSION = 4  # 2: graph deltas, blocks, the index; 3: a leaf's variable named, not repeated;
-# 4: an optimizer update's views named, not repeated (1 to 3 still load)
+# 4: an optimizer update's views and a second name for one tensor named, not repeated (1 to 3 still load)
 
 
 class LineError(ValueError):
