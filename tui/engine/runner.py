@@ -493,6 +493,8 @@ class Runner:
     ) -> Step:
         try:
             step = self.maker.make(self.count, event, frame, line, position)
+        except (RecursionError, MemoryError):
+            raise  # the script's recursion or memory ran out while gradstep read it: the script's exception
         except Exception as error:  # gradstep's own failure, inside a hook the script's call ran: not the script's
             raise CallbackFailed(error) from None
         # evaluate hook: why a rule or condition stopped here, and the watches at this step.
