@@ -18,6 +18,37 @@ from tui.steps.recording import FORMAT_VERSION, RecordingWriter, load_recording,
 SCHEMA = Path(__file__).parents[2] / "assets" / "recording.schema.json"
 
 
+def written(tmp_path: Path, made: list[Step]) -> tuple[list[dict], tuple[Step, ...]]:
+    """Write the steps to a file, check every line against the schema, and give back the lines and
+    the steps loaded from the file."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    path = tmp_path / "run.gstep"
+    write_recording(path, header(), made)
+    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    for record in records:
+        jsonschema.validate(record, schema)
+    return records, load_recording(path).steps
+
+
+def encoded(made: list[Step]) -> list[dict]:
+    """The stream's records for the steps, as the file and the pipe carry them."""
+    from tui.steps.lines import StepEncoder
+
+    encoder = StepEncoder()
+    return [record for step in made for record in encoder.encode(step)]
+
+
+def assert_refused(records: list[dict], pattern: str) -> None:
+    """Decoding the records (through JSON text) stops with a LineError matching `pattern`."""
+    from tui.steps.lines import LineError, StepDecoder
+
+    decoder = StepDecoder()
+    with pytest.raises(LineError, match=pattern):
+        for record in records:
+            decoder.decode(json.loads(json.dumps(record)))
+
+
 GRAPH = Graph(
     nodes=(
         GraphNode(id=0, name="MulBackward0", attrs=(("other", "4.0"),), next=(1,)),
@@ -86,12 +117,8 @@ def test_loading_shares_one_view_per_tensor_value(tmp_path: Path) -> None:
 
 
 def test_every_line_matches_the_schema(tmp_path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SCHEMA.read_text())
-    path = tmp_path / "run.gstep"
-    write_recording(path, header(), steps(4))
-    for line in gzip.open(path, "rt"):
-        jsonschema.validate(json.loads(line), schema)
+    records, _ = written(tmp_path, steps(4))  # written() checks each line against the schema
+    assert len(records) > 4
 
 
 def test_writer_closes_with_trailer_when_the_body_raises(tmp_path: Path) -> None:
@@ -183,20 +210,13 @@ def leaf_steps(count: int) -> list[Step]:
 
 
 def test_a_leaf_variable_the_step_holds_is_named_in_the_graph_not_written_again(tmp_path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SCHEMA.read_text())
     original = leaf_steps(5)
-    path = tmp_path / "run.gstep"
-    write_recording(path, header(), original)
-    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    records, loaded = written(tmp_path, original)
     graphs = [record for record in records if record.get("t") == "graph"]
     assert len(graphs) == 5  # the leaf changed at every step: a delta each time...
     for record in graphs:  # ...naming the step's tensor instead of repeating its values
         (leaf,) = [node for node in record["nodes"] if node["name"] == "AccumulateGrad"]
         assert leaf["variable"] == {"named": "var_1"}
-    for record in records:
-        jsonschema.validate(record, schema)
-    loaded = load_recording(path).steps
     assert loaded == tuple(original)
     assert [step.graph.nodes[1].variable.value for step in loaded] == [3.0, 4.0, 5.0, 6.0, 7.0]
 
@@ -213,15 +233,10 @@ def test_a_leaf_variable_the_step_holds_is_named_in_the_graph_not_written_again(
     ids=["missing-name", "no-step-after", "not-a-string"],
 )
 def test_a_named_variable_that_does_not_resolve_is_refused(edit, message: str) -> None:
-    from tui.steps.lines import LineError, StepDecoder, StepEncoder
-
-    graph, step = StepEncoder().encode(leaf_steps(1)[0])
+    graph, step = encoded(leaf_steps(1))
     graph["nodes"] = [node for node in graph["nodes"] if node["name"] == "AccumulateGrad"]
     _, records = edit(graph, step)
-    decoder = StepDecoder()
-    with pytest.raises(LineError, match=message):
-        for record in records:
-            decoder.decode(json.loads(json.dumps(record)))
+    assert_refused(records, message)
 
 
 def update_steps() -> list[Step]:
@@ -243,19 +258,12 @@ def update_steps() -> list[Step]:
 
 
 def test_an_update_names_the_views_its_steps_hold(tmp_path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SCHEMA.read_text())
     original = update_steps()
-    path = tmp_path / "run.gstep"
-    write_recording(path, header(), original)
-    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    records, loaded = written(tmp_path, original)
     (update,) = [record["step"]["update"] for record in records if record.get("t") == "step" and record["step"]["update"]]
     assert (update["before"], update["after"]) == ({"was": "var_1"}, {"named": "var_1"})
     assert update["state_after"] == {"momentum_buffer": {"named": "opt.state.var_1.momentum_buffer"}}
     assert update["grad"]["value"] == 10.0  # not a tensor of either step: written out
-    for record in records:
-        jsonschema.validate(record, schema)
-    loaded = load_recording(path).steps
     assert loaded == tuple(original)
     assert loaded[1].update.before is loaded[0].tensors["var_1"]  # one view, not a copy
 
@@ -273,15 +281,9 @@ def test_an_update_names_the_views_its_steps_hold(tmp_path: Path) -> None:
     ids=["named-missing", "was-missing", "not-a-string", "both", "state"],
 )
 def test_an_update_view_that_does_not_resolve_is_refused(edit, message: str) -> None:
-    from tui.steps.lines import LineError, StepDecoder, StepEncoder
-
-    encoder = StepEncoder()
-    records = [record for step in update_steps() for record in encoder.encode(step)]
+    records = encoded(update_steps())
     edit(records[-1]["step"]["update"])
-    decoder = StepDecoder()
-    with pytest.raises(LineError, match=message):
-        for record in records:
-            decoder.decode(json.loads(json.dumps(record)))
+    assert_refused(records, message)
 
 
 def alias_steps() -> list[Step]:
@@ -294,17 +296,10 @@ def alias_steps() -> list[Step]:
 
 
 def test_a_second_name_for_a_view_names_the_first(tmp_path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SCHEMA.read_text())
     original = alias_steps()
-    path = tmp_path / "run.gstep"
-    write_recording(path, header(), original)
-    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    records, loaded = written(tmp_path, original)
     sets = [record["set"] for record in records if record.get("t") == "step"]
     assert sets[0]["param"] == {"same": "w"} and sets[1] == {"param": {"same": "b"}}
-    for record in records:
-        jsonschema.validate(record, schema)
-    loaded = load_recording(path).steps
     assert loaded == tuple(original)
     assert loaded[1].tensors["param"] is loaded[1].tensors["b"]
 
@@ -319,12 +314,6 @@ def test_a_second_name_for_a_view_names_the_first(tmp_path: Path) -> None:
     ids=["missing", "itself", "not-a-string"],
 )
 def test_a_second_name_that_does_not_resolve_is_refused(edit, message: str) -> None:
-    from tui.steps.lines import LineError, StepDecoder, StepEncoder
-
-    encoder = StepEncoder()
-    records = [record for step in alias_steps() for record in encoder.encode(step)]
+    records = encoded(alias_steps())
     edit(records[0]["set"])
-    decoder = StepDecoder()
-    with pytest.raises(LineError, match=re.escape(message)):
-        for record in records:
-            decoder.decode(json.loads(json.dumps(record)))
+    assert_refused(records, re.escape(message))
