@@ -172,7 +172,7 @@ class ExportScreen(ModalScreen[str | None]):
                 yield Select(formats, value=self.format, allow_blank=False, compact=True, id="export-format")
                 yield Label("Size", id="export-scale-label")
                 yield Select(
-                    [(label, value) for label, value in PNG_SCALES], value=1.0, allow_blank=False, compact=True,
+                    list(PNG_SCALES), value=1.0, allow_blank=False, compact=True,
                     disabled=self.format != "png", id="export-scale",
                 )
             yield Checkbox("values and grads on nodes", value=True, compact=True, id="export-values")
