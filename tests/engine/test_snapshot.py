@@ -143,3 +143,26 @@ def test_the_graph_is_walked_again_only_when_a_root_is_another_node(monkeypatch)
     longer = loss * 2  # a new root: walked again
     third = capture.capture([("w", w), ("loss", longer)], {id(w): "w"}, view_of)
     assert len(walks) == 1 and third.nodes[0].name == "MulBackward0" and len(third.nodes) == len(second.nodes) + 1
+
+
+def test_numpy_and_torch_summaries_agree_on_mid_sized_cpu_tensors():
+    """Up to 65,536 elements a CPU float tensor is summarised through numpy; above, by torch. Both
+    give the same statistics; a transposed view summarises its own order's first values, and a NaN
+    takes torch's path (finite statistics, the NaN counted)."""
+    import tui.engine.snapshot as snapshot
+
+    generator = torch.Generator().manual_seed(1)
+    base = torch.relu(torch.randn(300, 200, generator=generator)).to(torch.float64)
+    for tensor in (base, base.t(), base.float()[:, :100], base[:100].float().t()):
+        quick = snapshot._summarize_numpy(tensor.reshape(-1))
+        summary = snapshot.summarize(tensor)
+        assert quick is not None and summary == quick
+        exact = tensor.double()
+        assert summary.first == tuple(exact.reshape(-1)[:8].tolist())
+        assert abs(summary.std - float(exact.std())) <= 1e-6 * float(exact.std())
+        assert (summary.min, summary.max, summary.zeros) == (float(exact.min()), float(exact.max()), int((exact == 0).sum()))
+    with_nan = torch.arange(1000, dtype=torch.float32)
+    with_nan[3] = float("nan")
+    assert snapshot._summarize_numpy(with_nan) is None
+    summary = snapshot.summarize(with_nan)
+    assert summary is not None and summary.nan == 1 and summary.min == 0.0 and summary.max == 999.0

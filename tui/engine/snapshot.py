@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import numpy
 import torch  # this module reads live tensors of the running script
 
 from tui.steps.model import Role, Summary, TensorView, Values, state_name
@@ -110,7 +111,8 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
 
     Computed where the tensor lives, in its own precision (half types in float32), with
     no float64 copy of the whole tensor: one min/max pass, one mean/std pass and one
-    non-zero count for a finite tensor, and the numbers come back in one transfer.
+    non-zero count for a finite tensor, and the numbers come back in one transfer. A CPU
+    float tensor up to 65,536 elements goes through numpy instead (`_summarize_numpy`).
     """
     try:
         flat = tensor.detach().reshape(-1)
@@ -118,6 +120,10 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
         if flat.is_complex() or not flat.is_floating_point():
             return _summarize_exact(flat)
         work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
+        if numel <= _NUMPY_MAX and work.device.type == "cpu" and work is flat:
+            quick = _summarize_numpy(work)
+            if quick is not None:
+                return quick
         low, high = torch.aminmax(work)
         std, mean = _std_mean(work)
         nonzero = torch.count_nonzero(work)
@@ -138,6 +144,39 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
             first=tuple(plain_number(item) for item in first),
         )
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
+        return None
+
+
+_NUMPY_MAX = 65536
+
+
+def _summarize_numpy(work: torch.Tensor) -> Summary | None:
+    """A CPU float32/float64 tensor up to 65,536 elements, through numpy (None: take torch's path).
+
+    Each torch operation costs some microseconds of dispatch, which is most of the time at these
+    sizes: numpy's reductions on the same memory (no copy; pairwise sums in the tensor's own
+    precision) take a third to a quarter of it. A tensor with a NaN or infinity goes the torch way.
+    """
+    try:
+        array = work.numpy()
+        with numpy.errstate(all="ignore"):
+            low, high = float(array.min()), float(array.max())
+            if not (math.isfinite(low) and math.isfinite(high)):
+                return None
+            mean, std = float(array.mean()), float(array.std(ddof=1))
+        numel = array.size
+        return Summary(
+            numel=numel,
+            min=low,
+            max=high,
+            mean=_float_or_none(mean),
+            std=_float_or_none(std),
+            nan=0,
+            inf=0,
+            zeros=numel - int(numpy.count_nonzero(array)),
+            first=tuple(plain_number(item) for item in array[:SUMMARY_FIRST].tolist()),
+        )
+    except Exception:  # a tensor numpy cannot view (a conjugate or negative view bit...): torch's path
         return None
 
 
