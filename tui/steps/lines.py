@@ -161,7 +161,8 @@ def graph_delta(base: Graph | None, graph: Graph, tensors: Mapping[str, TensorVi
         return {"base": None, "nodes": [_node_json(node, tensors) for node in graph.nodes], "roots": roots}
     old = {node.id: node for node in base.nodes}
     position = {node.id: index for index, node in enumerate(base.nodes)}
-    nodes = [_node_json(node, tensors) for node in graph.nodes if old.get(node.id) != node]
+    # A node the capture did not rebuild is the very object of the base: no field-by-field comparison.
+    nodes = [_node_json(node, tensors) for node in graph.nodes if old.get(node.id) is not node and old.get(node.id) != node]
     order: list[Any] = []
     run_start = run_length = -1
     for node in graph.nodes:
