@@ -79,6 +79,9 @@ class GraphCapture:
         self._new_refs: dict[int, tuple[Any, int]] = {}
         self._next_ref = 0
         self._walked: tuple[tuple[Any, ...], list[Any]] | None = None  # the last walk's root nodes and order
+        self._leaf_positions: list[int] = []  # where in that order the AccumulateGrad nodes are
+        self._last_order: list[Any] | None = None  # the order and generation self._last was built from
+        self._last_generation = -1
 
     def saved_freed(self) -> None:
         """A backward ran: saved tensors may have been freed, so rebuild nodes next time."""
@@ -87,6 +90,7 @@ class GraphCapture:
     def clear(self) -> None:
         self._records = {}
         self._last = None
+        self._last_order = None
         self._tensor_refs = {}
         self._walked = None
 
@@ -126,6 +130,7 @@ class GraphCapture:
         # walk is done again only when a root is another node (an optimizer's sub-steps, the
         # lines of a parameter update, reuse it).
         walked = self._walked
+        last = self._last
         if walked is not None and len(walked[0]) == len(root_nodes) and all(
             old is new for old, (_, new) in zip(walked[0], root_nodes)
         ):
@@ -134,14 +139,25 @@ class GraphCapture:
             order = walk((grad_fn for _, grad_fn in root_nodes), MAX_NODES)
             records = {id(node): self._record(node) for node in order}
             self._walked = (tuple(grad_fn for _, grad_fn in root_nodes), order)
-        self._new_refs = {}
-        nodes = [self._build(records[id(node)], records, leaf_names, view_of) for node in order]
+            self._leaf_positions = [
+                position for position, node in enumerate(order) if "variable" in records[id(node)].attr_names_all
+            ]
+        if last is not None and self._last_order is order and self._last_generation == self.generation:
+            # The same nodes as the last capture, and no backward since: only a leaf's AccumulateGrad
+            # node can differ (its variable updated in place, or another name), so only those are built.
+            self._new_refs = dict(self._tensor_refs)
+            nodes = list(last.nodes)
+            for position in self._leaf_positions:
+                nodes[position] = self._build(records[id(order[position])], records, leaf_names, view_of)
+        else:
+            self._new_refs = {}
+            nodes = [self._build(records[id(node)], records, leaf_names, view_of) for node in order]
         self._records = records
         self._tensor_refs, self._new_refs = self._new_refs, {}
         graph_roots = tuple(
             (name, records[id(node)].node_id) for name, node in root_nodes if name is not None and id(node) in records
         )
-        last = self._last
+        self._last_order, self._last_generation = order, self.generation
         if (
             last is not None
             and last.roots == graph_roots
