@@ -166,3 +166,78 @@ def test_numpy_and_torch_summaries_agree_on_mid_sized_cpu_tensors():
     assert snapshot._summarize_numpy(with_nan) is None
     summary = snapshot.summarize(with_nan)
     assert summary is not None and summary.nan == 1 and summary.min == 0.0 and summary.max == 999.0
+
+
+def test_a_capture_with_the_same_nodes_and_no_backward_since_builds_only_the_leaves_nodes():
+    """Between two captures of the same nodes with no backward in between, only an AccumulateGrad
+    node can change (its leaf updated in place): the other nodes are the last capture's objects,
+    and the graph still reads as a fresh capture does. After a backward every node is read again
+    (its saved tensors are freed)."""
+    from tui.engine.graph import GraphCapture
+    from tui.engine.snapshot import ViewMaker
+
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    x = torch.tensor([3.0, 4.0])
+    loss = ((w * x).sigmoid() * 2).sum()
+    roots = [("w", w), ("loss", loss)]
+    capture, view_of = GraphCapture(), ViewMaker().view
+    first = capture.capture(roots, {id(w): "w"}, view_of)
+    with torch.no_grad():
+        w -= 0.5
+    second = capture.capture(roots, {id(w): "w"}, view_of)
+    fresh = GraphCapture().capture(roots, {id(w): "w"}, ViewMaker().view)
+
+    def reading(graph):
+        return [(node.name, node.attrs, [(key, view and view.value) for key, view in node.saved], node.leaf,
+                 node.variable and node.variable.value) for node in graph.nodes]
+
+    assert reading(second) == reading(fresh)
+    kept = [new is old for new, old in zip(second.nodes, first.nodes)]
+    assert kept == [node.name != "AccumulateGrad" for node in second.nodes] and not all(kept)
+    (leaf,) = [node for node in second.nodes if node.name == "AccumulateGrad"]
+    assert leaf.variable.value == (0.5, 1.5)
+    loss.backward()
+    capture.saved_freed()
+    third = capture.capture(roots, {id(w): "w"}, view_of)
+    assert not any(new is old for new, old in zip(third.nodes, second.nodes))
+    sigmoid = next(node for node in third.nodes if node.name == "SigmoidBackward0")
+    assert [view for _, view in sigmoid.saved] == [None]  # freed by the backward: the label stays, no values
+
+
+def test_quiet_sub_steps_read_only_what_autograd_or_the_optimizer_can_have_changed(tmp_path, monkeypatch):
+    """A quiet backward sub-step re-reads only its AccumulateGrad's leaf (under every name it has)
+    and the tensors that retain their grad; a quiet optimizer sub-step re-reads nothing live. Every
+    step then shows exactly what reading every name shows."""
+    import tui.engine.stepmaker as stepmaker
+
+    script = write(tmp_path, "quiet.py", """import torch
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+x = torch.randn(5, 3)
+first = model[0].weight
+for step in range(2):
+    hidden = model[1](model[0](x))
+    hidden.retain_grad()
+    loss = model[2](hidden).pow(2).sum()
+    loss.backward()
+    loss2 = model[2](hidden.detach()).sum()
+    loss2.backward()
+    optimizer.step()
+""")
+    quick, _ = record(script)
+    real_make = stepmaker.StepMaker.make
+
+    def make_reading_every_name(self, *args, **kwargs):
+        self._last_kind = None  # never a partial sub-step
+        return real_make(self, *args, **kwargs)
+
+    monkeypatch.setattr(stepmaker.StepMaker, "make", make_reading_every_name)
+    full, _ = record(script)
+    assert [step.kind for step in quick] == [step.kind for step in full]
+    for fast, slow in zip(quick, full):
+        assert fast.tensors == slow.tensors, (fast.index, fast.kind)
+    accumulates = [step for step in quick if step.kind == "accumulate"]
+    assert any(step.tensors["first"].accumulated == 2 for step in accumulates)  # two passes, no zero_grad
+    retained = [step.tensors["hidden"].has_grad for step in quick if step.kind == "backward"]
+    assert False in retained and True in retained  # the retained grad arrives mid-backward

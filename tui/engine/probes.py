@@ -285,7 +285,7 @@ class Probes:
                 done=tuple(state.done),
             )
             note = node_note(name, state.frame.f_lineno if state.frame is not None else None) if stop else None
-            state.emitting = self.host.event_step(NodeRan(event, state.graph, is_accumulate), state.frame, stop_note=note)
+            state.emitting = self.host.event_step(NodeRan(event, state.graph, is_accumulate, variable), state.frame, stop_note=note)
 
         return hook
 

@@ -329,7 +329,11 @@ class ViewMaker:
         self._small = [((), {}), ((), {})]
 
     def views(
-        self, entries: Iterable[tuple[str, torch.Tensor, Role, int]], *, compare_values: bool = True
+        self,
+        entries: Iterable[tuple[str, torch.Tensor, Role, int]],
+        *,
+        compare_values: bool = True,
+        partial: bool = False,
     ) -> dict[str, TensorView]:
         """TensorViews for a step's (name, tensor, role, accumulated) entries.
 
@@ -339,9 +343,12 @@ class ViewMaker:
         do not bump `_version`), all of them at once: one concatenation per dtype compared
         with the previous step's; only a group that differs is read tensor by tensor. Without
         `compare_values` (a quiet sub-step, see StepMaker.make) that comparison is skipped.
+        `partial`: the entries are only the names that may have changed; the others keep what
+        they had (the result holds the entries' views only).
         """
         self._strong = {}
-        last, named = self._named, {}
+        last = self._named
+        named = dict(last) if partial else {}
         views: dict[str, TensorView] = {}
         small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]] = []
         for name, tensor, role, accumulated in entries:

@@ -39,6 +39,7 @@ class NodeRan:
     node: NodeEvent
     graph: Graph | None  # the graph as it was before the pass (nodes are freed as it runs)
     accumulate: bool = False
+    leaf: torch.Tensor | None = None  # an AccumulateGrad node's leaf: the tensor whose .grad it changed
 
     @property
     def kind(self) -> Kind:
@@ -96,6 +97,7 @@ class RanUntraced:
 
 Event = Union[LineReached, NodeRan, ParamUpdated, GradsReset, Ended, Raised, LimitReached, RanUntraced]
 SUB_STEP_KINDS: frozenset[Kind] = frozenset({"backward", "accumulate", "optimizer", "reset"})
+_BACKWARD_KINDS: frozenset[Kind] = frozenset({"backward", "accumulate"})
 
 
 class StepMaker:
@@ -128,6 +130,9 @@ class StepMaker:
         # clears it at every line, every probe's start and every command): see `make`.
         self.settled = False
         self._shown: dict[str, tuple[TensorView, TensorView]] = {}  # name -> (view made, view shown)
+        self._last_kind: Kind | None = None
+        self._live: dict[str, TensorView] = {}  # the last step's views of the live tensors, by name
+        self._retaining: list[int] = []  # where in the names the non-leaves that retain their grad are
         self._named: Named | None = None
         self._named_generation = -1
         self._named_frame: FrameType | None = None  # the frame the names were collected at
@@ -152,6 +157,7 @@ class StepMaker:
         self.leaves = []
         self._previous = {}
         self._shown = {}
+        self._live = {}
         self._named = None
         self._named_frame = None
         self.settled = False
@@ -193,14 +199,32 @@ class StepMaker:
         else:
             named = collect_named(frame_namespaces(frame, self.globals))
             self._named_frame = frame
-        counts = [self.accumulation.count(tensor) for _, tensor, _ in named.tensors]
+            self._retaining = [
+                index for index, (_, tensor, _) in enumerate(named.tensors) if not tensor.is_leaf and tensor.retains_grad
+            ]
+        # Which names can have changed. A quiet backward node changes no named tensor but the grads
+        # autograd writes: the node's own leaf's (AccumulateGrad) and those of tensors that retain
+        # their grad. A quiet optimizer sub-step follows step()'s end: nothing live moved since the
+        # last sub-step. Every other step reads every name.
+        checked = named.tensors
+        partial = quiet and (
+            (kind in _BACKWARD_KINDS and self._last_kind in _BACKWARD_KINDS)
+            or (kind == "optimizer" and self._last_kind == "optimizer")
+        )
+        if partial:
+            leaf = event.leaf if isinstance(event, NodeRan) else None
+            checked = [named.tensors[index] for index in self._retaining]
+            if leaf is not None:
+                checked += [entry for entry in named.tensors if entry[1] is leaf]
+        counts = [self.accumulation.count(tensor) for _, tensor, _ in checked]
         views = self.views.views(
-            ((name, tensor, role, count) for (name, tensor, role), count in zip(named.tensors, counts)),
+            ((name, tensor, role, count) for (name, tensor, role), count in zip(checked, counts)),
             compare_values=not quiet,
+            partial=partial,
         )
         # The count shown beside each grad: the same view at the same count shows what it showed.
-        last_shown, shown_views = self._shown, {}
-        for (name, tensor, _), count in zip(named.tensors, counts):
+        last_shown, shown_views = self._shown, (dict(self._shown) if partial else {})
+        for (name, tensor, _), count in zip(checked, counts):
             view = views[name]
             kept = last_shown.get(name)
             if kept is not None and kept[0] is view and kept[1].accumulated == count:
@@ -211,6 +235,9 @@ class StepMaker:
             shown_views[name] = (view, shown_view)
             views[name] = shown_view
         self._shown = shown_views
+        if partial:
+            views = {**self._live, **views}
+        self._live = dict(views)  # before an optimizer's later parameters are shown as they were
         if not quiet:
             self.leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
             if self.track_resets:
@@ -254,6 +281,7 @@ class StepMaker:
         self._previous, self._previous_ids, self._phase = views, ids, phase
         self._named, self._named_generation = named, module_watch.generation
         self.settled = kind in SUB_STEP_KINDS
+        self._last_kind = kind
         self.last_line = line
         return Step(
             index=index,
