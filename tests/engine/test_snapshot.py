@@ -161,6 +161,9 @@ def test_numpy_and_torch_summaries_agree_on_mid_sized_cpu_tensors():
         assert summary.first == tuple(exact.reshape(-1)[:8].tolist())
         assert abs(summary.std - float(exact.std())) <= 1e-6 * float(exact.std())
         assert (summary.min, summary.max, summary.zeros) == (float(exact.min()), float(exact.max()), int((exact == 0).sum()))
+    centred = torch.randn(60_000, generator=generator)
+    centred -= centred.mean()  # a mean near zero (a grad's, often): float64 sums, not float32 noise
+    assert abs(snapshot.summarize(centred).mean - float(centred.double().mean())) < 1e-12
     with_nan = torch.arange(1000, dtype=torch.float32)
     with_nan[3] = float("nan")
     assert snapshot._summarize_numpy(with_nan) is None

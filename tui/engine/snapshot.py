@@ -154,8 +154,10 @@ def _summarize_numpy(work: torch.Tensor) -> Summary | None:
     """A CPU float32/float64 tensor up to 65,536 elements, through numpy (None: take torch's path).
 
     Each torch operation costs some microseconds of dispatch, which is most of the time at these
-    sizes: numpy's reductions on the same memory (no copy; pairwise sums in the tensor's own
-    precision) take a third to a quarter of it. A tensor with a NaN or infinity goes the torch way.
+    sizes: numpy's reductions on the same memory take a third to a quarter of it. The mean adds up
+    in float64 (in numpy's buffered chunks: no float64 copy of the tensor), so a mean near zero is
+    not float32 rounding noise; the spread's pairwise sums stay in the tensor's own precision
+    (within 2e-7). A tensor with a NaN or infinity goes the torch way.
     """
     try:
         array = work.numpy()
@@ -163,7 +165,7 @@ def _summarize_numpy(work: torch.Tensor) -> Summary | None:
             low, high = float(array.min()), float(array.max())
             if not (math.isfinite(low) and math.isfinite(high)):
                 return None
-            mean, std = float(array.mean()), float(array.std(ddof=1))
+            mean, std = float(array.mean(dtype=numpy.float64)), float(array.std(ddof=1))
         numel = array.size
         return Summary(
             numel=numel,
