@@ -81,7 +81,7 @@ class StepEncoder:
     """
 
     def __init__(self) -> None:
-        self._previous: dict[str, TensorView] = {}
+        self._previous: Mapping[str, TensorView] = {}
         self._graph: Graph | None = None
         self._graph_id = -1
         self._graph_written = False
@@ -100,14 +100,19 @@ class StepEncoder:
         """The records for one step: a graph record first when its graph is new."""
         records: list[dict[str, Any]] = []
         changed: dict[str, Any] = {}
-        first_name: dict[int, str] = {}  # id(view) -> the first name the step gives it
-        for name, view in step.tensors.items():
-            first = first_name.setdefault(id(view), name)
-            previous = self._previous.get(name)
-            if previous is not view and previous != view:
-                # Format 4: a second name for one view (`for param in model.parameters()`) names the first.
-                changed[name] = view.to_json() if first == name else {"same": first}
-        dropped = [name for name in self._previous if name not in step.tensors]
+        tensors, held_before = step.tensors, self._previous
+        # Most views are the previous step's very objects: only the others are compared and written.
+        moved = [(name, view) for name, view in tensors.items() if held_before.get(name) is not view]
+        if moved:
+            first_name = {id(view): name for name, view in reversed(list(tensors.items()))}  # the first name of each view
+            for name, view in moved:
+                previous = held_before.get(name)
+                if previous is None or previous != view:
+                    first = first_name[id(view)]
+                    # Format 4: a second name for one view (`for param in model.parameters()`) names the first.
+                    changed[name] = view.to_json() if first == name else {"same": first}
+        new_names = sum(1 for name, _ in moved if name not in held_before)
+        dropped = [] if len(tensors) - new_names == len(held_before) else [name for name in held_before if name not in tensors]
         graph_id: int | None = None
         graph = step.graph
         if graph is not None:
@@ -121,7 +126,6 @@ class StepEncoder:
                 self._graph_written = True
             self._graph = graph
             graph_id = self._graph_id
-        tensors, held_before = step.tensors, self._previous
 
         def write(view: TensorView, name: str, when: str) -> Any:
             # Format 4: an optimizer update's view that is the step's own tensor (after the update)
@@ -134,7 +138,7 @@ class StepEncoder:
 
         data = step.to_json(write if step.update is not None else None)
         records.append({"t": "step", "step": data, "set": changed, "drop": dropped, "graph": graph_id})
-        self._previous = dict(tensors)
+        self._previous = tensors  # a Step's tensors never change
         self.count += 1
         return records
 
