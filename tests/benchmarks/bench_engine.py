@@ -319,6 +319,11 @@ def main() -> None:
     parser.add_argument("--no-live", action="store_true", help="skip the live `s` measure")
     parser.add_argument("--classic", action="store_true", help="also the breaks-only and pipe measures")
     args = parser.parse_args()
+    # gradstep as pip installs it: its modules compiled once (with PYTHONDONTWRITEBYTECODE set, as on
+    # some machines, every `record` run would compile ~40 modules anew, ~0.2 s that no user pays).
+    import compileall
+
+    compileall.compile_dir(REPO / "tui", quiet=1)
     print(f"medians of {args.repeat} alternating runs; wall clock, each side a fresh process (torch's import included)")
     with tempfile.TemporaryDirectory(prefix="gradstep-bench-") as folder:
         work = Path(folder)
