@@ -199,9 +199,7 @@ class StepMaker:
         else:
             named = collect_named(frame_namespaces(frame, self.globals))
             self._named_frame = frame
-            self._retaining = [
-                index for index, (_, tensor, _) in enumerate(named.tensors) if not tensor.is_leaf and tensor.retains_grad
-            ]
+            self._retaining = [index for index, (_, tensor, _) in enumerate(named.tensors) if _may_retain_grad(tensor)]
         # Which names can have changed. A quiet backward node changes no named tensor but the grads
         # autograd writes: the node's own leaf's (AccumulateGrad) and those of tensors that retain
         # their grad. A quiet optimizer sub-step follows step()'s end: nothing live moved since the
@@ -310,6 +308,14 @@ class StepMaker:
                 depth += 1
             frame = frame.f_back
         return max(depth, 0)
+
+
+def _may_retain_grad(tensor: torch.Tensor) -> bool:
+    """Whether backward can set this non-leaf's .grad (True when the tensor does not say: read it)."""
+    try:
+        return bool(not tensor.is_leaf and tensor.retains_grad)
+    except Exception:
+        return True
 
 
 def sequence_nr(node: object) -> int:
