@@ -132,19 +132,24 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
         low_, high_, mean_, std_, _, *first = numbers.tolist()
         if not (math.isfinite(low_) and math.isfinite(high_)):
             return _summarize_non_finite(work, numel, tuple(plain_number(item) for item in first))
-        return Summary(
-            numel=numel,
-            min=low_,
-            max=high_,
-            mean=_float_or_none(mean_),
-            std=_float_or_none(std_),
-            nan=0,
-            inf=0,
-            zeros=numel - int(nonzero),
-            first=tuple(plain_number(item) for item in first),
-        )
+        return _finite_summary(numel, low_, high_, mean_, std_, int(nonzero), first)
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
         return None
+
+
+def _finite_summary(numel: int, low: float, high: float, mean: float, std: float, nonzero: int, first: list[Any]) -> Summary:
+    """The Summary of a tensor with no NaN or infinity (a mean or spread that overflowed reads None)."""
+    return Summary(
+        numel=numel,
+        min=low,
+        max=high,
+        mean=_float_or_none(mean),
+        std=_float_or_none(std),
+        nan=0,
+        inf=0,
+        zeros=numel - nonzero,
+        first=tuple(plain_number(item) for item in first),
+    )
 
 
 _NUMPY_MAX = 65536
@@ -166,18 +171,8 @@ def _summarize_numpy(work: torch.Tensor) -> Summary | None:
             if not (math.isfinite(low) and math.isfinite(high)):
                 return None
             mean, std = float(array.mean(dtype=numpy.float64)), float(array.std(ddof=1))
-        numel = array.size
-        return Summary(
-            numel=numel,
-            min=low,
-            max=high,
-            mean=_float_or_none(mean),
-            std=_float_or_none(std),
-            nan=0,
-            inf=0,
-            zeros=numel - int(numpy.count_nonzero(array)),
-            first=tuple(plain_number(item) for item in array[:SUMMARY_FIRST].tolist()),
-        )
+        nonzero = int(numpy.count_nonzero(array))
+        return _finite_summary(array.size, low, high, mean, std, nonzero, array[:SUMMARY_FIRST].tolist())
     except Exception:  # a tensor numpy cannot view (a conjugate or negative view bit...): torch's path
         return None
 

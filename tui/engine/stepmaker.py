@@ -235,12 +235,13 @@ class StepMaker:
         self._shown = shown_views
         if partial:
             views = {**self._live, **views}
-        self._live = dict(views)  # before an optimizer's later parameters are shown as they were
+        self._live = views  # before an optimizer's later parameters are shown as they were
         if not quiet:
             self.leaves = [tensor for _, tensor, _ in named.tensors if tensor.is_leaf and tensor.requires_grad]
             if self.track_resets:
                 self.resets.remember((name, tensor) for name, tensor, _ in named.tensors)
         if isinstance(event, ParamUpdated) and event.pending:
+            views = dict(views)  # the live views stay as they are (self._live)
             for name, as_it_was in event.pending.items():
                 if as_it_was is None:
                     views.pop(name, None)
