@@ -90,12 +90,22 @@ def _tuples(values: Any) -> Values:
     return values
 
 
+def _total(values: Any) -> float:
+    """The sum of tolist()'s floats: finite only when every value is (a NaN or infinity makes it
+    NaN or infinite; an overflow of finite values only sends them the slow, exact way too)."""
+    if isinstance(values, list):
+        if values and isinstance(values[0], list):
+            return sum(_total(item) for item in values)
+        return sum(values)
+    return values
+
+
 def read_values(cpu_tensor: torch.Tensor) -> Values:
     """All values of a CPU tensor as nested tuples (a number for 0-d)."""
     try:
         tensor = cpu_tensor.detach()
         values = tensor.tolist()
-        if tensor.is_complex() or (tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())):
+        if tensor.is_complex() or (tensor.is_floating_point() and not math.isfinite(_total(values))):
             return _freeze(values)  # the slow path: numbers one by one
         return _tuples(values)
     except Exception as error:  # sparse, quantized, meta...: show that it failed
