@@ -232,7 +232,8 @@ class Probes:
                 variable = _leaf_of(node)
                 if variable is not None and variable.requires_grad:
                     handles.append(variable.register_post_accumulate_grad_hook(self._accumulated(node, state)))
-            return real(roots, *args, **kwargs)
+            with self.host.views.sharing_storage():  # one grad, handed over as several tensors
+                return real(roots, *args, **kwargs)
         finally:
             for handle in handles:
                 handle.remove()

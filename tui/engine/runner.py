@@ -425,9 +425,10 @@ class Runner:
             roots: list[tuple[str | None, torch.Tensor]] = [(name, tensor) for name, tensor, _ in named.tensors]
             roots.extend((None, tensor) for tensor in extra_roots)
             latest = {id(tensor): self.maker.latest_view(name) for name, tensor, _ in named.tensors}
-            return self.graphs.capture(
-                roots, named.name_of(), lambda tensor: latest.get(id(tensor)) or self.views.view(tensor)
-            )
+            with self.views.sharing_storage():  # saved tensors unpack as new objects of known storages
+                return self.graphs.capture(
+                    roots, named.name_of(), lambda tensor: latest.get(id(tensor)) or self.views.view(tensor)
+                )
 
     def param_names(self, frame: FrameType | None) -> dict[int, str]:
         settled = self.maker.settled_names(frame)  # an AccumulateGrad mid-backward: the last step's names

@@ -9,11 +9,12 @@ step to step (the recording writer dedupes with `is`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
@@ -123,21 +124,26 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
     no float64 copy of the whole tensor: one min/max pass, one mean/std pass and one
     non-zero count for a finite tensor, and the numbers come back in one transfer. A CPU
     float tensor up to 65,536 elements goes through numpy instead (`_summarize_numpy`).
+    A dense view in another order (a transpose) is read in memory order, with no copy:
+    its statistics are those of the block it covers (`dense_block`), its first values
+    those of its own order.
     """
     try:
-        flat = tensor.detach().reshape(-1)
+        detached = tensor.detach()
+        block = dense_block(detached)
+        flat = block if block is not None else detached.reshape(-1)
         numel = flat.numel()
+        head = flat[:SUMMARY_FIRST] if block is None or detached.is_contiguous() else _first_elements(detached)
         if flat.is_complex() or not flat.is_floating_point():
-            return _summarize_exact(flat)
+            return _summarize_exact(flat, head)
         work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
         if numel <= _NUMPY_MAX and work.device.type == "cpu" and work is flat:
-            quick = _summarize_numpy(work)
+            quick = _summarize_numpy(work, head)
             if quick is not None:
                 return quick
         low, high = torch.aminmax(work)
         std, mean = _std_mean(work)
         nonzero = torch.count_nonzero(work)
-        head = work[:SUMMARY_FIRST]
         numbers = torch.cat([torch.stack([low.double(), high.double(), mean.double(), std, nonzero.double()]), head.double()])
         low_, high_, mean_, std_, _, *first = numbers.tolist()
         if not (math.isfinite(low_) and math.isfinite(high_)):
@@ -145,6 +151,42 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
         return _finite_summary(numel, low_, high_, mean_, std_, int(nonzero), first)
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
         return None
+
+
+def dense_block(tensor: torch.Tensor) -> torch.Tensor | None:
+    """The 1-D view of the memory a non-overlapping, dense tensor covers (None when it has gaps or overlaps).
+
+    A contiguous tensor's is its flat view; a transpose or permutation of one covers the same
+    block in another order. Strides are never negative in torch, so the block starts at the
+    tensor's first element.
+    """
+    if tensor.is_contiguous():
+        return tensor.reshape(-1)
+    return tensor.as_strided((tensor.numel(),), (1,)) if is_dense(tensor) else None
+
+
+def is_dense(tensor: torch.Tensor) -> bool:
+    """Whether the tensor's elements fill a block of memory, each once (in whatever order)."""
+    expected = 1
+    for stride, size in sorted((stride, size) for size, stride in zip(tensor.shape, tensor.stride()) if size != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _first_elements(tensor: torch.Tensor) -> torch.Tensor:
+    """The first values in the tensor's own (row-major) order, copying only the rows that hold them."""
+    if tensor.dim() == 0:
+        return tensor.reshape(1)
+    row = tensor[0].numel() if tensor.shape[0] else 1
+    rows = -(-SUMMARY_FIRST // max(row, 1))
+    return tensor[:rows].reshape(-1)[:SUMMARY_FIRST]
+
+
+def first_values(tensor: torch.Tensor) -> tuple[Any, ...]:
+    """A summary's `first`: the tensor's first values in its own order, as Python numbers."""
+    return tuple(plain_number(item) for item in _first_elements(tensor.detach()).tolist())
 
 
 def _finite_summary(numel: int, low: float, high: float, mean: float, std: float, nonzero: int, first: list[Any]) -> Summary:
@@ -165,7 +207,7 @@ def _finite_summary(numel: int, low: float, high: float, mean: float, std: float
 _NUMPY_MAX = 65536
 
 
-def _summarize_numpy(work: torch.Tensor) -> Summary | None:
+def _summarize_numpy(work: torch.Tensor, head: torch.Tensor) -> Summary | None:
     """A CPU float32/float64 tensor up to 65,536 elements, through numpy (None: take torch's path).
 
     Each torch operation costs some microseconds of dispatch, which is most of the time at these
@@ -182,7 +224,7 @@ def _summarize_numpy(work: torch.Tensor) -> Summary | None:
                 return None
             mean, std = float(array.mean(dtype=numpy.float64)), float(array.std(ddof=1))
         nonzero = int(numpy.count_nonzero(array))
-        return _finite_summary(array.size, low, high, mean, std, nonzero, array[:SUMMARY_FIRST].tolist())
+        return _finite_summary(array.size, low, high, mean, std, nonzero, head.tolist())
     except Exception:  # a tensor numpy cannot view (a conjugate or negative view bit...): torch's path
         return None
 
@@ -239,9 +281,9 @@ def _summarize_non_finite(work: torch.Tensor, numel: int, first: tuple[Any, ...]
     )
 
 
-def _summarize_exact(flat: torch.Tensor) -> Summary:
+def _summarize_exact(flat: torch.Tensor, head: torch.Tensor) -> Summary:
     """Integer, bool and complex tensors (rarely big): the statistics in float64."""
-    first = tuple(plain_number(item) for item in flat[:SUMMARY_FIRST].tolist())
+    first = tuple(plain_number(item) for item in head.tolist())
     if flat.is_complex():
         return Summary(flat.numel(), None, None, None, None, 0, 0, int((flat == 0).sum()), first)
     numbers = flat.double()
@@ -328,12 +370,39 @@ class ViewMaker:
         self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView, bool]] = {}
         # The latest step's small CPU tensors that looked unchanged: their order and values by dtype.
         self._small: list[tuple[tuple, dict[torch.dtype, torch.Tensor]]] = [((), {}), ((), {})]
+        # Summaries by storage, while a backward pass or a graph capture runs (see `sharing_storage`).
+        self._by_storage: dict[tuple, tuple[Any, Summary]] | None = None
+        self._sharing = 0
 
     def clear(self) -> None:
         self._table = {}
         self._strong = {}
         self._named = {}
         self._small = [((), {}), ((), {})]
+        self._by_storage = {} if self._sharing else None
+
+    @contextlib.contextmanager
+    def sharing_storage(self) -> Iterator[None]:
+        """Within, big tensors on one storage share their summaries.
+
+        Autograd hands one gradient over as several tensor objects: a Linear layer's weight grad
+        is AddmmBackward's output, TBackward's transpose of it, then AccumulateGrad's detached
+        `.grad`; a saved tensor unpacks as a new object at each capture. Same storage, layout and
+        version: the same content, summarised once. A dense view of the same block in another order
+        (the transpose) shares the statistics and reads only its first values. Only during a
+        backward pass or a capture, when no script code writes between the reads (a write through
+        `.data` bumps no version, here as for any big tensor); a weak reference to the storage
+        keeps a freed one's address from being taken for another's, and nothing is held past the end.
+        """
+        if self._sharing == 0:
+            self._by_storage = {}
+        self._sharing += 1
+        try:
+            yield
+        finally:
+            self._sharing -= 1
+            if self._sharing == 0:
+                self._by_storage = None
 
     def views(
         self,
@@ -509,12 +578,39 @@ class ViewMaker:
                     copy = copy.clone()
             summary = None
         else:
-            summary = summarize(tensor)
+            summary = self._shared_summary(tensor, key) if self._by_storage is not None else summarize(tensor)
             value = None if summary is not None else marker(RuntimeError("no summary"))
         self._serial += 1
         entry = _Content(None, key, self._serial, copy, value, summary)
         self._remember(tensor, entry)
         return entry
+
+    def _shared_summary(self, tensor: torch.Tensor, key: tuple) -> Summary | None:
+        """A big tensor's summary, from another tensor on the same storage where one was read."""
+        shared = self._by_storage
+        assert shared is not None
+        try:
+            storage = tensor.untyped_storage()
+            ident = id(storage)
+            exact = (ident, key)
+            hit = shared.get(exact)
+            if hit is not None and hit[0]() is storage:
+                return hit[1]
+            dense = (ident, tensor.data_ptr(), tensor.numel(), tensor.dtype, key[0]) if is_dense(tensor) else None
+            hit = shared.get(dense) if dense is not None else None
+            if hit is not None and hit[0]() is storage:
+                summary = replace(hit[1], first=first_values(tensor))
+            else:
+                read = summarize(tensor)
+                if read is None:
+                    return None
+                summary = read
+                if dense is not None:
+                    shared[dense] = (weakref.ref(storage), summary)
+            shared[exact] = (weakref.ref(storage), summary)
+            return summary
+        except Exception:  # a tensor with no storage to share (sparse, nested...): read it alone
+            return summarize(tensor)
 
     def _remember(self, tensor: torch.Tensor, entry: _Content) -> None:
         ident = id(tensor)

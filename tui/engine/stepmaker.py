@@ -180,6 +180,19 @@ class StepMaker:
         position: tuple[int | None, int | None] | None = None,
     ) -> Step:
         """The step for one event, numbered `index`, at `frame` (or the given line / loop position)."""
+        # No script code runs while a step is made: big tensors on one storage (a weight and the
+        # transpose a graph node saved of it, a saved tensor unpacked anew) are summarised once.
+        with self.views.sharing_storage():
+            return self._make(index, event, frame, line, position)
+
+    def _make(
+        self,
+        index: int,
+        event: Event,
+        frame: FrameType | None,
+        line: int | None,
+        position: tuple[int | None, int | None] | None,
+    ) -> Step:
         kind = event.kind
         # A sub-step that follows another of the same backward pass or optimizer.step(), with no
         # line of the script, no evaluation and no module change in between, is "quiet": the
