@@ -47,6 +47,8 @@ from tui.steps.model import Header, Step
 BLOCK_STEPS = 1000
 BLOCK_BYTES = 4 * 2**20
 FLUSH_S = 0.25  # a sync flush when a step comes this long after the last one
+# Lines reach zlib in chunks of this size: one deflate call per chunk, not per line (a line is ~0.1-10 KB).
+_WRITE_CHUNK = 1 << 16
 # Loading bounds (README, "Recordings"): past any of them the file is refused, exit 2.
 MAX_LINE = 64 * 2**20  # bytes in one decompressed line
 MAX_RATIO = 200  # decompressed bytes per byte of file (the engine's files: about 30)...
@@ -109,6 +111,8 @@ class RecordingWriter:
         self._outputs: list[str] = []
         self._block_output: list[str] = []
         self._block_bytes = 0
+        self._pending: list[bytes] = []  # lines not handed to zlib yet (see _WRITE_CHUNK)
+        self._pending_bytes = 0
         self._flushed = time.monotonic()
         self._write(StepEncoder.header(header))
 
@@ -124,6 +128,18 @@ class RecordingWriter:
         assert self._file is not None, "write after close"
         data = dumps(record).encode() + b"\n"
         self._block_bytes += len(data)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= _WRITE_CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Hand the pending lines to zlib (before any flush: a flush writes only what zlib was given)."""
+        assert self._file is not None, "write after close"
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending, self._pending_bytes = [], 0
         try:
             self._file.write(data)
         except OSError as error:
@@ -134,6 +150,7 @@ class RecordingWriter:
         if self._blocks:
             self._outputs.append("".join(self._block_output))
             self._block_output = []
+        self._drain()
         try:
             self._file.flush(zlib.Z_FULL_FLUSH)
             offset = self._raw.tell()
@@ -163,6 +180,7 @@ class RecordingWriter:
         """Everything written so far reaches the file (a zlib sync flush)."""
         if self._file is None or os.getpid() != self._pid:
             return
+        self._drain()
         try:
             self._file.flush()
         except OSError as error:
@@ -174,6 +192,7 @@ class RecordingWriter:
             return
         try:
             self._write(self._encoder.end())
+            self._drain()
             if self._blocks:
                 self._outputs.append("".join(self._block_output))
             self._file.close()
@@ -193,6 +212,7 @@ class RecordingWriter:
 
     def _abandon(self) -> None:
         """A write failed: close what is open; a temporary file goes, the file it was to replace stays."""
+        self._pending, self._pending_bytes = [], 0
         for handle in (self._file, self._raw):
             try:
                 if handle is not None:
