@@ -237,7 +237,8 @@ def main(args: argparse.Namespace) -> int:
         inspect=getattr(args, "inspect", None),
     )
     try:
-        with interrupts, RecordingWriter(args.output, session.header) as writer, _os_exit_raises():
+        # The writer encodes and compresses in a process of its own (tui.steps.sink): another core.
+        with interrupts, RecordingWriter(args.output, session.header, background=True) as writer, _os_exit_raises():
             result = session.run()
     finally:
         progress.close()

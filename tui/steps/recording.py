@@ -28,7 +28,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any
 
 from tui.errors import BadInput, RecordingError
 from tui.steps import validate
@@ -38,28 +38,22 @@ from tui.steps.lines import (
     LineError,
     StepDecoder,
     StepEncoder,
-    dumps,
     finite,
 )
 from tui.steps.model import Header, Step
+from tui.steps.sink import FOOTER_SIZE, ChildLines, GzipLines
 
 # A block ends after this many steps or this many bytes of lines, whichever comes first.
 BLOCK_STEPS = 1000
 BLOCK_BYTES = 4 * 2**20
 FLUSH_S = 0.25  # a sync flush when a step comes this long after the last one
-# Lines reach zlib in chunks of this size: one deflate call per chunk, not per line (a line is ~0.1-10 KB).
-_WRITE_CHUNK = 1 << 16
 # Loading bounds (README, "Recordings"): past any of them the file is refused, exit 2.
 MAX_LINE = 64 * 2**20  # bytes in one decompressed line
 MAX_RATIO = 200  # decompressed bytes per byte of file (the engine's files: about 30)...
 MIN_BUDGET = 64 * 2**20  # ...or this many, whichever is more
 MAX_STEPS = 20_000_000
 _CHUNK = 256 * 2**10
-_FOOTER = '{"t":"footer","index":%20d}\n'  # padded with spaces: a fixed size
 _NO_OFFSET = 2**63  # sorts after any offset: bisecting (step, _NO_OFFSET) finds the block that holds the step
-FOOTER_SIZE = len(gzip.compress((_FOOTER % 0).encode(), compresslevel=0, mtime=0))
-# zlib level 4: on the benchmark scripts' recordings, half the time of level 6 for 3-7% more bytes.
-_LEVEL = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,29 +84,33 @@ class RecordingWriter:
     (tui.steps.lines.StepEncoder, which the engine's pipe uses too) and the index. An existing
     file is replaced only at `close`, by renaming a temporary file beside it over it; a new
     path is written in place, so a run killed midway leaves its steps there.
-    Use it as a context manager so the trailer is written even when the script raised.
+    `background=True` encodes and compresses in a writer process of its own (tui.steps.sink),
+    on another core than the script's; the file is the same. Use it as a context manager so
+    the trailer is written even when the script raised.
     """
 
-    def __init__(self, path: str | Path, header: Header) -> None:
+    def __init__(self, path: str | Path, header: Header, *, background: bool = False) -> None:
         self.path = Path(path)
         self._target = self.path
         if self.path.exists():
             self._target = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         try:
-            self._raw: IO[bytes] | None = open(self._target, "wb")
-            self._file: gzip.GzipFile | None = gzip.GzipFile(
-                filename="", mode="wb", compresslevel=_LEVEL, fileobj=self._raw, mtime=0
-            )
+            raw = open(self._target, "wb")
         except OSError as error:
             raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
+        self._lines: GzipLines | ChildLines | None = None
+        if background:
+            try:
+                self._lines = ChildLines.start(raw)
+            except OSError:
+                pass  # no writer process (no executable, no fork): write here
+        if self._lines is None:
+            self._lines = GzipLines(raw)
         self._pid = os.getpid()  # a forked child (a DataLoader worker) must not write into our file
         self._encoder = StepEncoder()
-        self._blocks: list[list[int]] = []
-        self._outputs: list[str] = []
-        self._block_output: list[str] = []
+        self._blocks = 0
+        self._block_start = 0  # the step the current block starts at
         self._block_bytes = 0
-        self._pending: list[bytes] = []  # lines not handed to zlib yet (see _WRITE_CHUNK)
-        self._pending_bytes = 0
         self._flushed = time.monotonic()
         self._write(StepEncoder.header(header))
 
@@ -125,52 +123,36 @@ class RecordingWriter:
         return BadInput(f"cannot write {self.path}: {error.strerror or error}")
 
     def _write(self, record: dict[str, Any]) -> None:
-        assert self._file is not None, "write after close"
-        data = dumps(record).encode() + b"\n"
-        self._block_bytes += len(data)
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if self._pending_bytes >= _WRITE_CHUNK:
-            self._drain()
-
-    def _drain(self) -> None:
-        """Hand the pending lines to zlib (before any flush: a flush writes only what zlib was given)."""
-        assert self._file is not None, "write after close"
-        if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending, self._pending_bytes = [], 0
+        assert self._lines is not None, "write after close"
         try:
-            self._file.write(data)
+            self._block_bytes += self._lines.write(record)
         except OSError as error:
             raise self._failed(error) from None
 
     def _start_block(self) -> None:
-        assert self._file is not None and self._raw is not None
-        if self._blocks:
-            self._outputs.append("".join(self._block_output))
-            self._block_output = []
-        self._drain()
+        assert self._lines is not None
         try:
-            self._file.flush(zlib.Z_FULL_FLUSH)
-            offset = self._raw.tell()
+            self._lines.block(self.count)
         except OSError as error:
             raise self._failed(error) from None
-        self._blocks.append([self.count, offset])
+        self._blocks += 1
+        self._block_start = self.count
         self._encoder.restart()
         self._block_bytes = 0
-        self._write({"t": "block", "step": self.count})
 
     def append(self, step: Step) -> None:
         """Write one step, storing each tensor only when it differs from the previous step."""
-        if os.getpid() != self._pid or self._file is None:
+        if os.getpid() != self._pid or self._lines is None:
             return
-        if not self._blocks or self.count - self._blocks[-1][0] >= BLOCK_STEPS or self._block_bytes >= BLOCK_BYTES:
+        if not self._blocks or self.count - self._block_start >= BLOCK_STEPS or self._block_bytes >= BLOCK_BYTES:
             self._start_block()
         for record in self._encoder.encode(step):
             self._write(record)
         if step.output:
-            self._block_output.append(step.output)
+            try:
+                self._lines.output(step.output)
+            except OSError as error:
+                raise self._failed(error) from None
         now = time.monotonic()
         if now - self._flushed >= FLUSH_S:
             self.flush()
@@ -178,32 +160,23 @@ class RecordingWriter:
 
     def flush(self) -> None:
         """Everything written so far reaches the file (a zlib sync flush)."""
-        if self._file is None or os.getpid() != self._pid:
+        if self._lines is None or os.getpid() != self._pid:
             return
-        self._drain()
         try:
-            self._file.flush()
+            self._lines.flush()
         except OSError as error:
             raise self._failed(error) from None
 
     def close(self) -> None:
         """Write the trailer, the index and the footer, and close the file (safe to call twice)."""
-        if self._file is None or self._raw is None or os.getpid() != self._pid:
+        if self._lines is None or os.getpid() != self._pid:
             return
+        self._write(self._encoder.end())
         try:
-            self._write(self._encoder.end())
-            self._drain()
-            if self._blocks:
-                self._outputs.append("".join(self._block_output))
-            self._file.close()
-            index_at = self._raw.tell()
-            index = {"t": "index", "steps": self.count, "blocks": self._blocks, "output": self._outputs}
-            self._raw.write(gzip.compress(dumps(index).encode() + b"\n", compresslevel=_LEVEL, mtime=0))
-            self._raw.write(gzip.compress((_FOOTER % index_at).encode(), compresslevel=0, mtime=0))
-            self._raw.close()
+            self._lines.finish(self.count)
         except OSError as error:
             raise self._failed(error) from None
-        self._file = self._raw = None
+        self._lines = None
         if self._target != self.path:
             try:
                 os.replace(self._target, self.path)
@@ -212,14 +185,9 @@ class RecordingWriter:
 
     def _abandon(self) -> None:
         """A write failed: close what is open; a temporary file goes, the file it was to replace stays."""
-        self._pending, self._pending_bytes = [], 0
-        for handle in (self._file, self._raw):
-            try:
-                if handle is not None:
-                    handle.close()
-            except OSError:
-                pass
-        self._file = self._raw = None
+        if self._lines is not None:
+            self._lines.abandon()
+        self._lines = None
         if self._target != self.path:
             try:
                 os.unlink(self._target)
