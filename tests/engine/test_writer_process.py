@@ -47,9 +47,11 @@ def test_the_writer_process_writes_the_very_file_written_in_process(tmp_path: Pa
     assert read_step(there, 777).step == recording.steps[777]
 
 
-def _children(pid: int) -> list[int]:
+def _writers(pid: int) -> list[int]:
+    """The writer processes among a process's children (Linux's /proc; none found elsewhere)."""
     try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [child for child in children if b"child_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
     except OSError:
         return []
 
@@ -84,7 +86,7 @@ def test_a_writer_process_that_dies_ends_record_with_a_one_line_error(tmp_path: 
     assert process.stderr is not None
     while not process.stderr.readline().startswith("recording"):
         pass
-    writers = _children(process.pid)
+    writers = _writers(process.pid)
     if not writers:
         pytest.skip("no /proc children list on this system")
     # WHEN the writer process is killed while the script runs
