@@ -19,6 +19,7 @@ field before building a Step, and never executes anything. This module never imp
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import gzip
 import os
@@ -105,7 +106,12 @@ class RecordingWriter:
             except OSError:
                 pass  # no writer process (no executable, no fork): write here
         if self._lines is None:
-            self._lines = GzipLines(raw)
+            try:
+                self._lines = GzipLines(raw)  # writes the gzip header
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    raw.close()
+                raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
         self._pid = os.getpid()  # a forked child (a DataLoader worker) must not write into our file
         self._encoder = StepEncoder()
         self._blocks = 0
