@@ -38,6 +38,18 @@ def gradstep(*args: str, **kwargs: object) -> subprocess.Popen[str]:
                             text=True, env=env, **kwargs)  # type: ignore[call-overload]
 
 
+def recording_endless(tmp_path: Path, name: str, **kwargs: object) -> tuple[subprocess.Popen[str], Path]:
+    """`gradstep record` of ENDLESS into tmp_path/name, once its progress says it is recording."""
+    script = tmp_path / "endless.py"
+    script.write_text(ENDLESS)
+    out = tmp_path / name
+    process = gradstep("record", str(script), "-o", str(out), **kwargs)
+    assert process.stderr is not None
+    while not process.stderr.readline().startswith("recording"):
+        pass
+    return process, out
+
+
 def show_last(path: Path) -> tuple[int, dict[str, object], str]:
     result = subprocess.run([sys.executable, "-m", "tui", "show", str(path), "--last", "--json"],
                             capture_output=True, text=True, timeout=120)
@@ -81,13 +93,7 @@ def test_kill_9_mid_record_leaves_a_file_show_last_reads(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("signal_number", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_ends_record_with_an_interrupted_step(tmp_path: Path, signal_number: int, exit_code: int) -> None:
-    script = tmp_path / "endless.py"
-    script.write_text(ENDLESS)
-    out = tmp_path / "term.gstep"
-    process = gradstep("record", str(script), "-o", str(out))
-    assert process.stderr is not None
-    while not process.stderr.readline().startswith("recording"):
-        pass
+    process, out = recording_endless(tmp_path, "term.gstep")
     process.send_signal(signal_number)
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == exit_code, stdout

@@ -14,8 +14,8 @@ from unittest import mock
 
 import pytest
 
-from tests.engine.test_recording_size import ENDLESS, gradstep, show_last
 from tests.engine.recorded import seed_recording
+from tests.engine.test_recording_size import recording_endless, show_last
 from tui.steps.recording import RecordingWriter, load_recording, read_step
 
 NOISY = """\
@@ -79,13 +79,7 @@ def test_a_file_that_cannot_grow_is_a_one_line_error_and_the_old_file_stays(tmp_
 
 
 def test_a_writer_process_that_dies_ends_record_with_a_one_line_error(tmp_path: Path) -> None:
-    script = tmp_path / "endless.py"
-    script.write_text(ENDLESS)
-    out = tmp_path / "run.gstep"
-    process = gradstep("record", str(script), "-o", str(out))
-    assert process.stderr is not None
-    while not process.stderr.readline().startswith("recording"):
-        pass
+    process, out = recording_endless(tmp_path, "run.gstep")
     writers = _writers(process.pid)
     if not writers:
         pytest.skip("no /proc children list on this system")
@@ -100,13 +94,7 @@ def test_a_writer_process_that_dies_ends_record_with_a_one_line_error(tmp_path: 
 
 def test_ctrl_c_on_the_terminal_ends_the_recording_whole(tmp_path: Path) -> None:
     # GIVEN record running in a terminal's process group (^C reaches every process of the group)
-    script = tmp_path / "endless.py"
-    script.write_text(ENDLESS)
-    out = tmp_path / "run.gstep"
-    process = gradstep("record", str(script), "-o", str(out), start_new_session=True)
-    assert process.stderr is not None
-    while not process.stderr.readline().startswith("recording"):
-        pass
+    process, out = recording_endless(tmp_path, "run.gstep", start_new_session=True)
     time.sleep(0.3)
     # WHEN the group gets SIGINT
     os.killpg(process.pid, signal.SIGINT)

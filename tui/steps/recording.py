@@ -19,7 +19,6 @@ field before building a Step, and never executes anything. This module never imp
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import gzip
 import os
@@ -42,7 +41,7 @@ from tui.steps.lines import (
     finite,
 )
 from tui.steps.model import Header, Step
-from tui.steps.sink import FOOTER_SIZE, ChildLines, GzipLines
+from tui.steps.sink import FOOTER_SIZE, ChildLines, GzipLines, close_quietly
 
 # A block ends after this many steps or this many bytes of lines, whichever comes first.
 BLOCK_STEPS = 1000
@@ -95,11 +94,11 @@ class RecordingWriter:
         self._target = self.path
         if self.path.exists():
             self._target = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._lines: GzipLines | ChildLines | None = None
         try:
             raw = open(self._target, "wb")
         except OSError as error:
-            raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
-        self._lines: GzipLines | ChildLines | None = None
+            raise self._failed(error) from None
         if background:
             try:
                 self._lines = ChildLines.start(raw)
@@ -109,9 +108,8 @@ class RecordingWriter:
             try:
                 self._lines = GzipLines(raw)  # writes the gzip header
             except OSError as error:
-                with contextlib.suppress(OSError):
-                    raw.close()
-                raise BadInput(f"cannot write {self.path}: {error.strerror or error}") from None
+                close_quietly(raw)
+                raise self._failed(error) from None
         self._pid = os.getpid()  # a forked child (a DataLoader worker) must not write into our file
         self._encoder = StepEncoder()
         self._blocks = 0

@@ -115,11 +115,7 @@ class GzipLines:
     def abandon(self) -> None:
         """A write failed: close what is open, quietly."""
         self._pending, self._pending_bytes = [], 0
-        for handle in (self._file, self._raw):
-            try:
-                handle.close()
-            except OSError:
-                pass
+        close_quietly(self._file, self._raw)
 
 
 class ChildLines:
@@ -212,26 +208,28 @@ class ChildLines:
     def finish(self, steps: int) -> None:
         self._frame(marshal.dumps((_FINISH, int(steps))))
         self._send()
-        self._close()
+        close_quietly(self._process.stdin)
         try:
             self._check(wait=True)
         finally:
             self._process.wait()
-
-    def _close(self, *streams: IO[bytes] | None) -> None:
-        for stream in streams or (self._process.stdin,):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
 
     def abandon(self) -> None:
         self._buffer.clear()
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
-        self._close(self._process.stdin, self._process.stdout)
+        close_quietly(self._process.stdin, self._process.stdout)
+
+
+def close_quietly(*handles: IO[bytes] | gzip.GzipFile | None) -> None:
+    """Close each handle; one that fails to close (a last flush on a full disk) is closed anyway."""
+    for handle in handles:
+        try:
+            if handle is not None:
+                handle.close()
+        except OSError:
+            pass
 
 
 def _widen(fd: int) -> None:
