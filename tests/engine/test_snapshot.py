@@ -66,6 +66,30 @@ def test_an_unchanged_tensor_keeps_its_view_and_a_data_write_is_seen():
     assert changed.value == (2.0, 3.0) and changed is not first
 
 
+def test_small_tensors_are_told_apart_by_their_bytes_in_any_layout():
+    """A transposed tensor, a grad and a NaN: writes through `.data` are seen, and a tensor that did
+    not change (NaN included, which is never equal to itself) keeps its very view."""
+    maker = ViewMaker()
+    base = torch.arange(6.0).reshape(2, 3)
+    transposed = base.t()  # not contiguous
+    weights = torch.tensor([1.0, 2.0], requires_grad=True)
+    weights.grad = torch.tensor([0.5, 0.5])
+    odd = torch.tensor([float("nan"), 1.0])
+
+    def views() -> dict:
+        return maker.views([("t", transposed, "tensor", 0), ("w", weights, "tensor", 0), ("odd", odd, "tensor", 0)])
+
+    first = views()
+    again = views()
+    assert all(again[name] is first[name] for name in first)
+    base.data[0, 1] = 10.0  # through another tensor on the same memory: no version of `transposed` moves
+    weights.grad.data.mul_(3)
+    changed = views()
+    assert changed["t"].value == ((0.0, 3.0), (10.0, 4.0), (2.0, 5.0))
+    assert changed["w"].grad == (1.5, 1.5) and changed["w"] is not first["w"]
+    assert changed["odd"] is first["odd"] and changed["odd"].value == ("nan", 1.0)
+
+
 def test_locals_override_globals_and_non_leaf_grads_are_not_read(recwarn):
     loss = torch.tensor(2.0, requires_grad=True) * 3
     named = collect_named([{"loss": torch.tensor(1.0), "x": 1.0}, {"loss": loss}])

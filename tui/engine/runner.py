@@ -7,11 +7,13 @@ what happens inside the script's thread.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -158,7 +160,7 @@ class Runner:
         self.probes.install()
         module_watch.install()
         try:
-            with environment as module, script_input(self.output, spec.read_line):
+            with environment as module, script_input(self.output, spec.read_line), _heap_frozen():
                 namespace = module.__dict__
                 namespace[FOR_NAME] = self.counters.start_for
                 namespace[WHILE_NAME] = self.counters.tick_while
@@ -576,3 +578,22 @@ def untraced_message(start: int | None, stop: int | None, loops: Sequence[tuple[
         f"ran untraced: {where}. Continue ran this stretch at native speed and kept none of its steps; "
         "the next step is where it stopped, the one before is where it started."
     )
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """While the script runs, what existed before it (torch's modules, gradstep's own) is out of the
+    garbage collector's sight (`gc.freeze`), and is back in it afterwards.
+
+    A full collection walks every object alive, and before the script that is already ~170,000 of
+    torch's and gradstep's; making steps allocates enough that full collections come while the
+    script runs too. Frozen, they walk only what the run made: a `gradstep record` of the seed
+    example spent 0.62 s collecting, 0.29 s so (a plain `python` run of it spends 0.60 s, most of it
+    in the imports). Only the objects alive at the start are set aside, and only until the run ends:
+    the script's own garbage is collected as usual.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -10,13 +10,14 @@ step to step (the recording writer dedupes with `is`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any
+from typing import Any, Union
 
 import numpy
 import torch  # this module reads live tensors of the running script
@@ -335,16 +336,15 @@ _MAX_VIEWS_PER_CONTENT = 8
 class _Content:
     """What was read of one live tensor at one version: its values or summary, and the views made of it."""
 
-    __slots__ = ("ref", "key", "serial", "copy", "value", "summary", "views")
+    __slots__ = ("ref", "key", "serial", "kept", "value", "summary", "views")
 
     def __init__(
-        self, ref: Any, key: tuple, serial: int, copy: torch.Tensor | None, value: Values | None,
-        summary: Summary | None,
+        self, ref: Any, key: tuple, serial: int, kept: Fingerprint, value: Values | None, summary: Summary | None,
     ) -> None:
         self.ref = ref
         self.key = key
         self.serial = serial
-        self.copy = copy  # a CPU copy of a small tensor, to see writes through `.data`
+        self.kept = kept  # a small tensor's fingerprint, to see writes through `.data`
         self.value = value
         self.summary = summary
         self.views: dict[tuple, TensorView] = {}
@@ -357,8 +357,9 @@ class ViewMaker:
     freed tensor's id cannot be taken for another's) remembers what was read at which
     `_version` and storage: a tensor whose version, storage and grad did not change is
     neither copied nor summarised again, and gets the very same TensorView object (the
-    recording writer dedupes with `is`). Small tensors are compared with a kept copy
-    every time, since writes through `.data` do not bump `_version`.
+    recording writer dedupes with `is`). Small tensors are compared with a kept
+    fingerprint (`fingerprint`) every time, since writes through `.data` do not bump
+    `_version`.
     """
 
     def __init__(self) -> None:
@@ -366,10 +367,8 @@ class ViewMaker:
         self._strong: dict[int, _Content] = {}  # tensors that take no weak reference: this step's only
         self._serial = 0
         # The latest step's named tensors: name -> (tensor, grad, quick key, view, whether its .grad
-        # is readable), held strongly.
-        self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView, bool]] = {}
-        # The latest step's small CPU tensors that looked unchanged: their order and values by dtype.
-        self._small: list[tuple[tuple, dict[torch.dtype, torch.Tensor]]] = [((), {}), ((), {})]
+        # is readable, the small ones' fingerprints), held strongly.
+        self._named: dict[str, tuple[torch.Tensor, torch.Tensor | None, tuple, TensorView, bool, tuple | None]] = {}
         # Summaries by storage, while a backward pass or a graph capture runs (see `sharing_storage`).
         self._by_storage: dict[tuple, tuple[Any, Summary]] | None = None
         self._sharing = 0
@@ -378,7 +377,6 @@ class ViewMaker:
         self._table = {}
         self._strong = {}
         self._named = {}
-        self._small = [((), {}), ((), {})]
         self._by_storage = {} if self._sharing else None
 
     @contextlib.contextmanager
@@ -415,9 +413,9 @@ class ViewMaker:
 
         A tensor still bound to the same name, at the same version and storage, with the same
         grad object at the same version, is the previous step's view at the cost of a few
-        attribute reads. Small CPU tensors are also compared by value (writes through `.data`
-        do not bump `_version`), all of them at once: one concatenation per dtype compared
-        with the previous step's; only a group that differs is read tensor by tensor. Without
+        attribute reads. Small tensors (and small grads) are also compared by content, since
+        writes through `.data` do not bump `_version`: a CPU one by the bytes of its elements,
+        read straight from its memory (no torch operation), another by a kept CPU copy. Without
         `compare_values` (a quiet sub-step, see StepMaker.make) that comparison is skipped.
         `partial`: the entries are only the names that may have changed; the others keep what
         they had (the result holds the entries' views only).
@@ -426,7 +424,6 @@ class ViewMaker:
         last = self._named
         named = dict(last) if partial else {}
         views: dict[str, TensorView] = {}
-        small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]] = []
         for name, tensor, role, accumulated in entries:
             hit = last.get(name)
             if not compare_values and hit is not None and hit[0] is tensor:
@@ -453,67 +450,27 @@ class ViewMaker:
                     tensor._version, tensor.data_ptr(), tensor.shape, role, accumulated, tensor.requires_grad,
                     type(tensor.grad_fn), None if grad is None else (grad._version, grad.data_ptr(), grad.shape),
                 )
+                small = tensor.numel() <= MAX_FULL_ELEMENTS, grad is not None and grad.numel() <= MAX_FULL_ELEMENTS
             except Exception:  # an odd tensor: the slow path shows what it can
                 views[name] = self.view(tensor, role, accumulated)
                 continue
+            prints = hit[5] if hit is not None else None
             if hit is not None and hit[0] is tensor and hit[1] is grad and hit[2] == quick:
                 view = hit[3]
-                if compare_values and (tensor.numel() <= MAX_FULL_ELEMENTS or (grad is not None and grad.numel() <= MAX_FULL_ELEMENTS)):
-                    if tensor.device.type == "cpu" and (grad is None or grad.device.type == "cpu"):
-                        small.append((name, tensor, role, accumulated, grad))
-                    else:
+                if compare_values and (small[0] or small[1]):
+                    now = (_raw(tensor) if small[0] else b"", _raw(grad) if small[1] else b"")
+                    # A fingerprint that cannot be read (another device, a layout with no plain
+                    # memory): the content table compares its own kept copy.
+                    if now != prints or None in now:
                         view = self.view(tensor, role, accumulated)
+                    prints = now
             else:
                 view = self.view(tensor, role, accumulated)
-            named[name] = (tensor, grad, quick, view, readable)
+                prints = (_raw(tensor) if small[0] else b"", _raw(grad) if small[1] else b"") if compare_values else None
+            named[name] = (tensor, grad, quick, view, readable, prints)
             views[name] = view
-        for name, tensor, role, accumulated in self._changed_small(small):
-            view = self.view(tensor, role, accumulated)
-            views[name] = view
-            previous = named[name]
-            named[name] = (previous[0], previous[1], previous[2], view, previous[4])
         self._named = named
         return views
-
-    def _changed_small(
-        self, small: list[tuple[str, torch.Tensor, Role, int, torch.Tensor | None]]
-    ) -> list[tuple[str, torch.Tensor, Role, int]]:
-        """Of the small tensors that look unchanged, those whose values (or grads') did change.
-
-        Values and grads are batched apart, so that a grad appearing (a backward pass) leaves
-        the values' batch as it was.
-        """
-        changed: set[int] = set()
-        for which in (0, 1):  # 0: the tensors' values, 1: their grads
-            members: list[tuple[int, str, torch.Tensor]] = []
-            for position, (name, tensor, _, _, grad) in enumerate(small):
-                part = tensor if which == 0 else grad
-                if part is not None:
-                    members.append((position, name, part))
-            order = tuple((name, id(part)) for _, name, part in members)
-            groups: dict[torch.dtype, list[int]] = {}
-            parts: dict[torch.dtype, list[torch.Tensor]] = {}
-            for position, _, part in members:
-                groups.setdefault(part.dtype, []).append(position)
-                parts.setdefault(part.dtype, []).append(part.detach().reshape(-1))
-            try:
-                joined = {dtype: torch.cat(tensors) for dtype, tensors in parts.items()}
-            except Exception:
-                joined = {}
-            previous_order, previous = self._small[which]
-            self._small[which] = (order, joined)
-            if previous_order != order or len(joined) != len(parts):  # other names or tensors: read each
-                changed.update(position for position, _, _ in members)
-                continue
-            for dtype, values in joined.items():
-                before = previous.get(dtype)
-                if before is None or not _same(values, before):
-                    changed.update(groups[dtype])
-        return [
-            (name, tensor, role, accumulated)
-            for position, (name, tensor, role, accumulated, _) in enumerate(small)
-            if position in changed
-        ]
 
     def view(self, tensor: torch.Tensor, role: Role = "tensor", accumulated: int = 0) -> TensorView:
         """The TensorView of one tensor now (a named one, a saved tensor, a node's grads)."""
@@ -560,28 +517,26 @@ class ViewMaker:
         key = _content_key(tensor)
         small = tensor.numel() <= MAX_FULL_ELEMENTS
         entry = self._table.get(id(tensor)) or self._strong.get(id(tensor))
-        copy: torch.Tensor | None = None
+        kept: Fingerprint = None
         if entry is not None and entry.ref() is tensor and entry.key == key:
             if not small:
                 return entry
-            copy = _cpu_copy(tensor)
-            if _same(copy, entry.copy):
+            kept = fingerprint(tensor)
+            if _same(kept, entry.kept):
                 return entry
         if small:
-            if copy is None:
-                copy = _cpu_copy(tensor)
-            if copy is None:
+            if kept is None:
+                kept = fingerprint(tensor)
+            if kept is None:
                 value: Values | None = marker(RuntimeError("could not copy to the CPU"))
             else:
-                value = read_values(copy)
-                if copy.data_ptr() == tensor.data_ptr():
-                    copy = copy.clone()
+                value = read_values(kept if isinstance(kept, torch.Tensor) else tensor)
             summary = None
         else:
             summary = self._shared_summary(tensor, key) if self._by_storage is not None else summarize(tensor)
             value = None if summary is not None else marker(RuntimeError("no summary"))
         self._serial += 1
-        entry = _Content(None, key, self._serial, copy, value, summary)
+        entry = _Content(None, key, self._serial, kept, value, summary)
         self._remember(tensor, entry)
         return entry
 
@@ -629,11 +584,51 @@ class ViewMaker:
         table[ident] = entry
 
 
-def _same(copy: torch.Tensor | None, kept: torch.Tensor | None) -> bool:
-    if copy is None or kept is None:
-        return copy is kept
+Fingerprint = Union[bytes, torch.Tensor, None]
+
+
+def _raw(tensor: torch.Tensor | None) -> bytes | None:
+    """The bytes of a CPU tensor's elements, read straight from its memory (None: it has none to read so).
+
+    A contiguous tensor's elements are one block from its data pointer; another (a transpose, a
+    slice) is made contiguous first. No torch operation runs for the common case, so telling that
+    a small tensor did not change costs about a microsecond.
+    """
+    if tensor is None:
+        return b""
     try:
-        return bool(torch.equal(copy, kept))
+        if not tensor.is_cpu or tensor.layout is not torch.strided or tensor.is_quantized:
+            return None
+        if not tensor.is_contiguous():
+            tensor = tensor.detach().contiguous()
+        size = tensor.numel() * tensor.element_size()
+        return ctypes.string_at(tensor.data_ptr(), size) if size else b""
+    except Exception:  # a tensor subclass with no memory of its own, ...: compared by a copy
+        return None
+
+
+def fingerprint(tensor: torch.Tensor) -> Fingerprint:
+    """What tells a small tensor's content now from later: the bytes of a CPU tensor's elements; for a
+    tensor on another device (or with no plain memory) a CPU copy of it (None: it cannot be read)."""
+    raw = _raw(tensor)
+    if raw is not None:
+        return raw
+    copy = _cpu_copy(tensor)
+    if copy is not None and copy.device.type == "cpu" and tensor.device.type == "cpu":
+        try:
+            copy = copy.clone()  # the tensor itself: keep its values as they are now
+        except Exception:
+            return None
+    return copy
+
+
+def _same(kept: Fingerprint, before: Fingerprint) -> bool:
+    if kept is None or before is None:
+        return kept is before  # unreadable then and now: the same marker
+    if isinstance(kept, bytes) or isinstance(before, bytes):
+        return kept == before
+    try:
+        return bool(torch.equal(kept, before))
     except Exception:
         return False
 
@@ -739,8 +734,7 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     optimizers: list[tuple[str, torch.optim.Optimizer]] = []
     for name, value in merged.items():
         if isinstance(value, torch.Tensor):
-            role: Role = "parameter" if isinstance(value, torch.nn.Parameter) else "tensor"
-            tensors.append((name, value, role))
+            tensors.append((name, value, _tensor_role(value)))
         elif isinstance(value, torch.nn.Module):
             tensors.extend(_module_tensors(name, value))
         elif isinstance(value, torch.optim.Optimizer):
@@ -753,6 +747,17 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
         _add_optimizer(name, optimizer, names, named)
     named._names = None  # the optimizers' state tensors joined the list
     return named
+
+
+def _tensor_role(tensor: torch.Tensor) -> Role:
+    """A bare name's tensor: a parameter or a plain tensor (Parameter's isinstance test is Python code:
+    the exact types, by far the commonest, are told without it)."""
+    kind = type(tensor)
+    if kind is torch.nn.Parameter:
+        return "parameter"
+    if kind is not torch.Tensor and isinstance(tensor, torch.nn.Parameter):
+        return "parameter"
+    return "parameter" if kind is torch.Tensor and getattr(tensor, "_is_param", False) else "tensor"
 
 
 class _ModuleWatch:
