@@ -90,6 +90,36 @@ def test_small_tensors_are_told_apart_by_their_bytes_in_any_layout():
     assert changed["odd"] is first["odd"] and changed["odd"].value == ("nan", 1.0)
 
 
+def test_a_collect_reuses_what_it_read_only_while_every_name_holds_the_same_object():
+    """The walk over named tensors is redone only where bindings changed; an optimizer's state, which
+    grows without a rebinding, is read at every collect."""
+    from tui.engine.snapshot import module_watch
+
+    weight = torch.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1, momentum=0.9)
+    namespace = {"weight": weight, "steps": 3, "optimizer": optimizer}
+    module_watch.install()
+    try:
+        first = collect_named([namespace])
+        assert [name for name, _, _ in first.tensors] == ["weight"] and first.scalars["steps"] == 3
+        weight.grad = torch.ones(2)
+        optimizer.step()  # creates momentum_buffer: no name changed
+        again = collect_named([namespace])
+        assert [name for name, _, _ in again.tensors] == ["weight", "optimizer.state.weight.momentum_buffer"]
+        assert [name for name, _, _ in first.tensors] == ["weight"]  # what was handed out stays as it was
+        namespace["weight"] = torch.tensor([5.0])  # rebound: the new tensor, not the old
+        namespace["bias"] = torch.tensor([0.5])
+        namespace["steps"] = 4
+        changed = collect_named([namespace])
+        tensors = {name: tensor for name, tensor, _ in changed.tensors}
+        assert tensors["weight"] is namespace["weight"] and tensors["bias"] is namespace["bias"]
+        assert changed.scalars["steps"] == 4
+        del namespace["bias"]
+        assert "bias" not in {name for name, _, _ in collect_named([namespace]).tensors}
+    finally:
+        module_watch.uninstall()
+
+
 def test_locals_override_globals_and_non_leaf_grads_are_not_read(recwarn):
     loss = torch.tensor(2.0, requires_grad=True) * 3
     named = collect_named([{"loss": torch.tensor(1.0), "x": 1.0}, {"loss": loss}])

@@ -283,3 +283,28 @@ def test_the_tracer_keeps_no_frame_alive_after_its_event_on_each_python(python, 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[1, 2, 3, 4] freed"  # a frame kept by bdb 3.13 would hold the Box
+
+
+def test_an_import_of_what_is_loaded_already_keeps_the_trace_and_a_new_one_runs_untraced(tmp_path: Path) -> None:
+    """torch imports inside its functions at every hook and optimizer step: those only look up a loaded
+    module, so the trace function stays; a module or submodule not loaded yet is still imported untraced."""
+    from tui.engine.tracer import _imported
+
+    assert _imported("os", ("path",), 0)
+    assert not _imported("os", ("*",), 0)  # a star import reads the module's names: the full path
+    assert not _imported("xml.dom", ("no_such_submodule",), 0)
+    assert not _imported("sibling", (), 1)
+    script = write(
+        tmp_path,
+        "imports.py",
+        "for _ in range(2):\n"
+        "    import json\n"
+        "    from xml.dom import minidom\n"
+        "    from os import path as p\n"
+        "    text = json.dumps([1]) + minidom.__name__ + p.sep\n"
+        "print(text)\n",
+    )
+    steps, result = record(script)
+    assert result.status == "finished"
+    assert "[1]xml.dom.minidom/" in "".join(step.output for step in steps)
+    assert [step.line for step in steps if step.kind == "line"].count(5) == 2

@@ -114,9 +114,11 @@ _Hook = TypeVar("_Hook", bound=Callable[..., None])
 
 
 def unprofiled_call(function: _Hook) -> _Hook:
-    """A hook whose tensor reads stay out of the script's profiler (see snapshot.unprofiled)."""
+    """A hook whose tensor reads stay out of the script's profiler (see snapshot.unprofiled).
 
-    @functools.wraps(function)
+    Made for every node of every backward pass: a plain closure (functools.wraps would copy the
+    hook's name and docstring each time, which nothing reads)."""
+
     def call(*args: Any) -> None:
         with unprofiled:
             function(*args)
@@ -124,7 +126,9 @@ def unprofiled_call(function: _Hook) -> _Hook:
     return cast(_Hook, call)
 
 
-unprofiled_method = unprofiled_call
+def unprofiled_method(method: _Hook) -> _Hook:
+    """unprofiled_call for a method (made once, so it keeps the method's name and docstring)."""
+    return cast(_Hook, functools.wraps(method)(unprofiled_call(method)))
 
 
 class Probes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import math
+import operator
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -722,11 +723,34 @@ def hyperparameters(group: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
     """Tensors, nn.Module parameters/buffers, optimizers and numbers of the given namespaces.
 
-    Later namespaces (a function's locals) override earlier ones (globals) name by name.
+    Later namespaces (a function's locals) override earlier ones (globals) name by name. While a
+    run is on, namespaces whose names hold the very objects they held at the last collect give
+    what that collect read of them again (`module_watch.bindings`): only the optimizers, whose
+    param groups and state change without a rebinding, are read again.
     """
+    spaces = [(list(namespace), list(namespace.values())) for namespace in namespaces]
+    read = module_watch.bindings(spaces)
+    if read is None:
+        read = _classify(spaces)
+        module_watch.remember_bindings(spaces, read)
+    tensors, scalars, optimizers = read
+    named = Named(list(tensors), dict(scalars), optimizers)
+    if optimizers:
+        names = named.name_of()
+        for name, optimizer in optimizers:
+            _add_optimizer(name, optimizer, names, named)
+        named._names = None  # the optimizers' state tensors joined the list
+    return named
+
+
+_Read = tuple[list[tuple[str, torch.Tensor, Role]], dict[str, Any], list[tuple[str, torch.optim.Optimizer]]]
+
+
+def _classify(spaces: list[tuple[list[str], list[Any]]]) -> _Read:
+    """The tensors (a module's named ones included), the numbers and the optimizers the names hold."""
     merged: dict[str, Any] = {}
-    for namespace in namespaces:
-        for name, value in list(namespace.items()):
+    for names, values in spaces:
+        for name, value in zip(names, values):
             if not name.startswith("__"):
                 merged[name] = value
     tensors: list[tuple[str, torch.Tensor, Role]] = []
@@ -741,12 +765,7 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
             optimizers.append((name, value))
         elif isinstance(value, (bool, int, float)) and not name.startswith("_"):
             scalars[name] = plain_number(value)
-    named = Named(tensors, scalars, optimizers)
-    names = named.name_of()
-    for name, optimizer in optimizers:
-        _add_optimizer(name, optimizer, names, named)
-    named._names = None  # the optimizers' state tensors joined the list
-    return named
+    return tensors, scalars, optimizers
 
 
 def _tensor_role(tensor: torch.Tensor) -> Role:
@@ -761,12 +780,15 @@ def _tensor_role(tensor: torch.Tensor) -> Role:
 
 
 class _ModuleWatch:
-    """While a run is on, which modules' parameter lists may have changed.
+    """While a run is on, which modules' parameter lists and which names' bindings may have changed.
 
     torch's global registration hooks (parameters, buffers, submodules) fire on every
     `module.x = ...` and `register_*` call; each bumps a generation, and a module's walked
     list of tensors is reused only while the generation is the one it was walked at. So the
     walk over a model's named tensors is done again only when a binding inside it changed.
+    The same for the script's own names: the last collect's namespaces (their names and the
+    objects they held) and what was read of them are kept, and a collect that finds every name
+    holding the very same object, at the same generation, reuses it (`bindings`).
     """
 
     def __init__(self) -> None:
@@ -774,6 +796,21 @@ class _ModuleWatch:
         self.active = 0
         self._handles: list[Any] = []
         self._walked: dict[tuple[int, str], tuple[Any, int, list[tuple[str, torch.Tensor, Role]]]] = {}
+        self._bindings: tuple[list[tuple[list[str], list[Any]]], int, _Read] | None = None
+
+    def bindings(self, spaces: list[tuple[list[str], list[Any]]]) -> _Read | None:
+        """What the last collect read, if the namespaces still bind the same names to the same objects."""
+        kept = self._bindings
+        if kept is None or not self.active or kept[1] != self.generation or len(kept[0]) != len(spaces):
+            return None
+        for (names, values), (kept_names, kept_values) in zip(spaces, kept[0]):
+            if len(values) != len(kept_values) or names != kept_names or not all(map(operator.is_, values, kept_values)):
+                return None
+        return kept[2]
+
+    def remember_bindings(self, spaces: list[tuple[list[str], list[Any]]], read: _Read) -> None:
+        if self.active:
+            self._bindings = (spaces, self.generation, read)
 
     def _bump(self, *args: Any) -> None:
         self.generation += 1
@@ -796,6 +833,7 @@ class _ModuleWatch:
                 handle.remove()
             self._handles = []
             self._walked = {}
+            self._bindings = None  # the last names' objects are not kept past the run
 
     def tensors(self, prefix: str, module: torch.nn.Module) -> list[tuple[str, torch.Tensor, Role]]:
         if not self.active:

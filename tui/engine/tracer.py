@@ -279,19 +279,37 @@ _untraced_threads: set[int] = set()
 _real_import: Callable[..., Any] | None = None
 
 
-def _import_untraced(*args: Any, **kwargs: Any) -> Any:
+def _import_untraced(
+    name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+) -> Any:
     """builtins.__import__ that runs library imports untraced in the script's thread."""
     assert _real_import is not None
     trace = sys.gettrace() if threading.get_ident() in _untraced_threads else None
-    if trace is None:
-        return _real_import(*args, **kwargs)
+    if trace is None or _imported(name, fromlist, level):
+        return _real_import(name, globals, locals, fromlist, level)
     # Import machinery is never the script's code; tracing it only slows it (torch's
     # first optimizer imports torch._dynamo: seconds under a trace function).
     sys.settrace(None)
     try:
-        return _real_import(*args, **kwargs)
+        return _real_import(name, globals, locals, fromlist, level)
     finally:
         sys.settrace(trace)
+
+
+def _imported(name: str, fromlist: Any, level: int) -> bool:
+    """Whether an import only looks up what is there already (torch's imports inside its functions,
+    run at every hook registration and optimizer step): no module code to run, so no trace to drop,
+    and turning the trace function off and on again costs more than the lookup (on 3.12+, where it
+    re-instruments code, much more)."""
+    if level != 0:
+        return False
+    module = sys.modules.get(name)
+    if module is None:
+        return False
+    try:
+        return all(isinstance(item, str) and item != "*" and hasattr(module, item) for item in fromlist or ())
+    except Exception:
+        return False
 
 
 def begin_untraced_imports() -> None:
