@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
 from pathlib import Path
 
 from tests.engine.drive import record, write
@@ -33,3 +35,39 @@ def test_the_profiler_table_is_the_same_under_gradstep(tmp_path: Path) -> None:
     rows = [line for line in table.splitlines() if line.startswith("aten::")]
     assert rows and "aten::mul" in table  # the script's own operators are all there
     assert table == plain.stdout
+
+
+C_PROFILED = """import cProfile, pstats
+import torch
+
+weights = torch.tensor([1.0, 2.0], requires_grad=True)
+optimizer = torch.optim.SGD([weights], lr=0.1)
+profiler = cProfile.Profile()
+profiler.enable()
+for _ in range(3):
+    loss = (weights * weights).sum()
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+profiler.disable()
+listed = sorted(file.split("/")[-1] + ":" + name for file, _, name in pstats.Stats(profiler).stats if "tui" in file)
+print("gradstep:", " ".join(listed))
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Python's switch for 'a trace function is running' is 3.11+")
+def test_making_the_steps_stays_out_of_the_scripts_cprofile(tmp_path: Path) -> None:
+    """Inside backward's hooks and the optimizer's, gradstep reads tensors and makes steps as it does at
+    a line: out of the script's trace and profile functions. Only the thin wrappers around backward(),
+    step() and zero_grad() are the script's calls."""
+    script = write(tmp_path, "cprofiled.py", C_PROFILED)
+    steps, result = record(script)
+    assert result.status == "finished"
+    line = next(line for line in "".join(step.output for step in steps).splitlines() if line.startswith("gradstep:"))
+    listed = set(line.split()[1:])
+    assert listed, "the wrappers themselves are the script's calls"
+    making = {
+        "stepmaker.py:make", "snapshot.py:views", "snapshot.py:view", "snapshot.py:summarize", "snapshot.py:collect_named",
+        "graph.py:capture", "recording.py:append", "lines.py:encode", "runner.py:event_step", "runner.py:_emit",
+    }
+    assert not listed & making, listed & making

@@ -123,7 +123,7 @@ def unprofiled_call(function: _Hook) -> _Hook:
         with unprofiled:
             function(*args)
 
-    return cast(_Hook, call)
+    return call  # type: ignore[return-value]  # the same signature (typing.cast is a call per node)
 
 
 def unprofiled_method(method: _Hook) -> _Hook:
@@ -230,17 +230,19 @@ class Probes:
         state = _Pass(frame=frame, graph=graph, emitting=emitting, stop_at=stop_at)
         handles: list[Any] = []
         try:
-            for node in walk(tensor.grad_fn for tensor in root_tensors):
-                handles.append(node.register_prehook(self._prehook(node, state)))
-                handles.append(node.register_hook(self._hook(node, state)))
-                variable = _leaf_of(node)
-                if variable is not None and variable.requires_grad:
-                    handles.append(variable.register_post_accumulate_grad_hook(self._accumulated(node, state)))
+            with unprofiled:  # gradstep's own calls: no script code runs while the hooks go on
+                for node in walk(tensor.grad_fn for tensor in root_tensors):
+                    handles.append(node.register_prehook(self._prehook(node, state)))
+                    handles.append(node.register_hook(self._hook(node, state)))
+                    variable = _leaf_of(node)
+                    if variable is not None and variable.requires_grad:
+                        handles.append(variable.register_post_accumulate_grad_hook(self._accumulated(node, state)))
             with self.host.views.sharing_storage():  # one grad, handed over as several tensors
                 return real(roots, *args, **kwargs)
         finally:
-            for handle in handles:
-                handle.remove()
+            with unprofiled:
+                for handle in handles:
+                    handle.remove()
 
     def _prehook(self, node: Any, state: _Pass) -> Callable[[Any], None]:
         @unprofiled_call
@@ -387,16 +389,17 @@ class Probes:
             for param in params:
                 self.host.accumulation.set(param, 0)
             self.host.noted("reset")
-            if self.host.capturing():  # the step itself is made unprofiled (Runner._emit)
-                frame = self._script_frame()
-                names = self.host.param_names(frame)
-                set_to_none = bool(kwargs.get("set_to_none", args[0] if args else True))
-                event = ResetEvent(
-                    source=self.host.name_in_script(owner, frame),
-                    tensors=tuple(names.get(id(param), "?") for param in had_grad),
-                    set_to_none=set_to_none,
-                )
-                self.host.event_step(GradsReset(event), frame)
+            if self.host.capturing():
+                with unprofiled:
+                    frame = self._script_frame()
+                    names = self.host.param_names(frame)
+                    set_to_none = bool(kwargs.get("set_to_none", args[0] if args else True))
+                    event = ResetEvent(
+                        source=self.host.name_in_script(owner, frame),
+                        tensors=tuple(names.get(id(param), "?") for param in had_grad),
+                        set_to_none=set_to_none,
+                    )
+                    self.host.event_step(GradsReset(event), frame)
             return result
         finally:
             self._inside.zero_grad = False

@@ -26,32 +26,66 @@ import torch  # this module reads live tensors of the running script
 from tui.steps.model import Role, Summary, TensorView, Values, state_name
 
 
+def _tracing_switch() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]] | None:
+    """CPython's own "a trace function is running" switch for one thread (3.11+'s C API), or None.
+
+    Inside it, neither the trace function nor a profile function is called, as for the code a
+    trace function itself runs.
+    """
+    try:
+        api = ctypes.pythonapi
+        get_state, enter, leave = api.PyThreadState_Get, api.PyThreadState_EnterTracing, api.PyThreadState_LeaveTracing
+    except (AttributeError, OSError):  # 3.10, or not CPython: gradstep's own calls stay traced (slower)
+        return None
+    get_state.restype, get_state.argtypes = ctypes.c_void_p, ()
+    for function in (enter, leave):
+        function.restype, function.argtypes = None, (ctypes.c_void_p,)
+    return get_state, enter, leave
+
+
 class _Unprofiled:
-    """While inside, gradstep's own tensor operations stay out of the script's profiler.
+    """While inside, gradstep's own work stays out of the script's profilers and its trace.
 
     A `torch.autograd.profiler.profile` (or `torch.profiler.profile`) in the script sees
     operators through RecordFunction callbacks; turning RecordFunction off for the calling
     thread, only while a profiler runs and only around gradstep's reading, leaves the
-    script's table as it is without gradstep. Nested uses count, so only the outermost
-    turns it back on.
+    script's table as it is without gradstep.
+
+    Inside a hook (a backward node's, the optimizer's), gradstep's Python calls would each reach
+    the trace function, which answers "not the script" about 125 times a step; a `cProfile` of the
+    script would list them. Python's own switch for "a trace function is running" (3.11+) keeps
+    both away while gradstep reads, as they are during a line step's. Nothing inside runs the
+    script's code but a learner's evaluation, which turns tracing off itself. Nested uses count,
+    so only the outermost turns things back on.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
+        self._switch = _tracing_switch()
 
     def __enter__(self) -> None:
-        depth = getattr(self._local, "depth", 0)
+        local = self._local
+        depth = getattr(local, "depth", 0)
         if depth == 0:
-            self._local.paused = torch._C._autograd._profiler_enabled()
-            if self._local.paused:
+            local.paused = torch._C._autograd._profiler_enabled()
+            if local.paused:
                 torch._C._autograd._enable_record_function(False)
-        self._local.depth = depth + 1
+            if self._switch is not None:
+                state = getattr(local, "state", None)
+                if state is None:
+                    state = local.state = self._switch[0]()
+                self._switch[1](state)
+        local.depth = depth + 1
 
     def __exit__(self, *exc_info: object) -> None:
-        self._local.depth -= 1
-        if self._local.depth == 0 and self._local.paused:
-            self._local.paused = False
-            torch._C._autograd._enable_record_function(True)
+        local = self._local
+        local.depth -= 1
+        if local.depth == 0:
+            if self._switch is not None:
+                self._switch[2](local.state)
+            if local.paused:
+                local.paused = False
+                torch._C._autograd._enable_record_function(True)
 
 
 unprofiled = _Unprofiled()

@@ -307,9 +307,12 @@ def _imported(name: str, fromlist: Any, level: int) -> bool:
     if module is None:
         return False
     try:
-        return all(isinstance(item, str) and item != "*" and hasattr(module, item) for item in fromlist or ())
+        for item in fromlist or ():
+            if not isinstance(item, str) or item == "*" or not hasattr(module, item):
+                return False
     except Exception:
         return False
+    return True
 
 
 def begin_untraced_imports() -> None:
