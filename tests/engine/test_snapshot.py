@@ -141,7 +141,9 @@ def test_summaries_agree_with_float64_on_both_sides_of_the_two_pass_threshold():
             summary = summarize(tensor)
             exact = tensor.double()
             assert summary is not None
-            assert abs(summary.std - float(exact.std())) <= 1e-6 * float(exact.std()), (label, numel)
+            # numpy's path (up to 65,536 elements) sums the centred squares in float64
+            tolerance = 1e-7 if numel <= 65536 else 1e-6
+            assert abs(summary.std - float(exact.std())) <= tolerance * float(exact.std()), (label, numel)
             assert abs(summary.mean - float(exact.mean())) <= 1e-6 * (abs(float(exact.mean())) + 1), (label, numel)
             assert (summary.min, summary.max) == (float(tensor.min()), float(tensor.max()))
             assert summary.zeros == int((tensor == 0).sum())
