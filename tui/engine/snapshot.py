@@ -496,19 +496,17 @@ class ViewMaker:
             except Exception:  # an odd tensor: the slow path shows what it can
                 views[name] = self.view(tensor, role, accumulated)
                 continue
-            prints = hit[5] if hit is not None else None
+            prints = (_raw(tensor) if small[0] else b"", _raw(grad) if small[1] else b"") if compare_values else None
             if hit is not None and hit[0] is tensor and hit[1] is grad and hit[2] == quick:
                 view = hit[3]
-                if compare_values and (small[0] or small[1]):
-                    now = (_raw(tensor) if small[0] else b"", _raw(grad) if small[1] else b"")
+                if prints is None:
+                    prints = hit[5]
+                elif (small[0] or small[1]) and (prints != hit[5] or None in prints):
                     # A fingerprint that cannot be read (another device, a layout with no plain
                     # memory): the content table compares its own kept copy.
-                    if now != prints or None in now:
-                        view = self.view(tensor, role, accumulated)
-                    prints = now
+                    view = self.view(tensor, role, accumulated)
             else:
                 view = self.view(tensor, role, accumulated)
-                prints = (_raw(tensor) if small[0] else b"", _raw(grad) if small[1] else b"") if compare_values else None
             named[name] = (tensor, grad, quick, view, readable, prints)
             views[name] = view
         self._named = named
