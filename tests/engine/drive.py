@@ -76,6 +76,11 @@ def write(folder: Path, name: str, source: str) -> Path:
     return path
 
 
+def printed(steps: list[Step]) -> str:
+    """What the script printed over the run: every step's output, in order."""
+    return "".join(step.output for step in steps)
+
+
 def values(step: Step, name: str) -> object:
     return step.tensors[name].value
 

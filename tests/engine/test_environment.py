@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.drive import record, write
+from tests.engine.drive import printed, record, write
 
 
 def test_a_script_that_chdirs_and_redirects_leaves_no_trace(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_what_existed_before_the_run_is_frozen_out_of_the_collector_only_while_i
     )
     steps, result = record(path)
     assert result.status == "finished"
-    assert "frozen True cycle freed True" in "".join(step.output for step in steps)
+    assert "frozen True cycle freed True" in printed(steps)
     assert gc.get_freeze_count() == 0
 
 

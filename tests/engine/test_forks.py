@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.engine.drive import Driver
+from tests.engine.drive import Driver, printed
 from tui.steps.recording import load_recording
 
 
@@ -21,7 +21,7 @@ def test_recording_a_script_with_dataloader_workers_loads_and_matches_python(scr
     steps = load_recording(out).steps  # the workers wrote nothing into the file
     assert steps[-1].kind == "end"
     assert [step.index for step in steps] == list(range(len(steps)))
-    assert "".join(step.output for step in steps) == plain.stdout
+    assert printed(steps) == plain.stdout
 
 
 def test_stepping_into_a_dataloader_loop_does_not_wait_on_its_workers(script) -> None:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.engine.drive import record, write
+from tests.engine.drive import printed, record, write
 
 TRAINING = """import torch
 
@@ -48,7 +48,7 @@ def test_a_long_run_keeps_every_step_then_lines_then_sampled_iterations(tmp_path
     assert "every 10th loop iteration from step 300" in end.message
     # What was not kept still ran: the final state is the plain run's.
     plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
-    assert "".join(step.output for step in steps) == plain.stdout
+    assert printed(steps) == plain.stdout
     var_1 = end.tensors["var_1"].value
     assert f"{var_1:.6f}" == plain.stdout.split()[0]
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from pathlib import Path
 
-from tests.engine.drive import record, write
+from tests.engine.drive import printed, record, write
 
 PROFILED = """import torch
 
@@ -31,7 +31,7 @@ def test_the_profiler_table_is_the_same_under_gradstep(tmp_path: Path) -> None:
     steps, result = record(script)
     assert result.status == "finished"
     assert any(step.kind == "backward" for step in steps) and any(step.kind == "optimizer" for step in steps)
-    table = "".join(step.output for step in steps)
+    table = printed(steps)
     rows = [line for line in table.splitlines() if line.startswith("aten::")]
     assert rows and "aten::mul" in table  # the script's own operators are all there
     assert table == plain.stdout
@@ -63,7 +63,7 @@ def test_making_the_steps_stays_out_of_the_scripts_cprofile(tmp_path: Path) -> N
     script = write(tmp_path, "cprofiled.py", C_PROFILED)
     steps, result = record(script)
     assert result.status == "finished"
-    line = next(line for line in "".join(step.output for step in steps).splitlines() if line.startswith("gradstep:"))
+    line = next(line for line in printed(steps).splitlines() if line.startswith("gradstep:"))
     listed = set(line.split()[1:])
     assert listed, "the wrappers themselves are the script's calls"
     making = {

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.conftest import REPO
-from tests.engine.drive import Driver, grads, record, write
+from tests.engine.drive import Driver, grads, printed, record, write
 from tests.engine.test_loops import _other_pythons
 from tui.engine.session import Session
 from tui.errors import BadInput, ScriptCompileError
@@ -306,5 +306,5 @@ def test_an_import_of_what_is_loaded_already_keeps_the_trace_and_a_new_one_runs_
     )
     steps, result = record(script)
     assert result.status == "finished"
-    assert "[1]xml.dom.minidom/" in "".join(step.output for step in steps)
+    assert "[1]xml.dom.minidom/" in printed(steps)
     assert [step.line for step in steps if step.kind == "line"].count(5) == 2
