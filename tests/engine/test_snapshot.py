@@ -149,6 +149,30 @@ def test_summaries_agree_with_float64_on_both_sides_of_the_two_pass_threshold():
             assert summary.zeros == int((tensor == 0).sum())
 
 
+def test_the_cpu_path_over_65536_elements_gives_torch_alone_s_statistics(monkeypatch):
+    """Above numpy's size a CPU tensor's min, max and zeros are numpy's, its spread split between numpy
+    and torch: the same summary as torch's own path (a GPU's), a negative zero counted as a zero,
+    and a NaN still counted by torch's path."""
+    import tui.engine.snapshot as snapshot
+
+    generator = torch.Generator().manual_seed(2)
+    relu = torch.relu(torch.randn(300, 1000, generator=generator))
+    relu[0, 5] = -0.0
+    for tensor in (relu, relu.t(), 5 + torch.randn(200_003, dtype=torch.float64, generator=generator), relu.half()):
+        quick = snapshot.summarize(tensor)
+        with monkeypatch.context() as patched:
+            patched.setattr(snapshot, "_summarize_cpu", lambda work, head: None)
+            alone = snapshot.summarize(tensor)
+        assert quick is not None and alone is not None
+        assert (quick.numel, quick.min, quick.max, quick.zeros, quick.first) == (alone.numel, alone.min, alone.max, alone.zeros, alone.first)
+        assert abs(quick.mean - alone.mean) <= 1e-7 * abs(alone.mean) and abs(quick.std - alone.std) <= 1e-7 * alone.std
+        assert quick.zeros == int((tensor == 0).sum())
+    relu[7, 7] = float("nan")
+    assert snapshot._summarize_cpu(relu.reshape(-1), relu.reshape(-1)[:8]) is None
+    summary = snapshot.summarize(relu)
+    assert summary is not None and summary.nan == 1 and summary.max == float(relu.nan_to_num(0).max())
+
+
 def test_a_data_write_by_a_hook_during_backward_shows_at_the_next_sub_step(tmp_path):
     """The script's own code between two sub-steps (a hook) ends the quiet sub-steps' shortcut.
 
@@ -202,9 +226,9 @@ def test_the_graph_is_walked_again_only_when_a_root_is_another_node(monkeypatch)
 
 
 def test_numpy_and_torch_summaries_agree_on_mid_sized_cpu_tensors():
-    """Up to 65,536 elements a CPU float tensor is summarised through numpy; above, by torch. Both
-    give the same statistics; a transposed view summarises its own order's first values, and a NaN
-    takes torch's path (finite statistics, the NaN counted)."""
+    """Up to 65,536 elements a CPU float tensor is summarised through numpy; above, by numpy and torch
+    together. Both give the same statistics; a transposed view summarises its own order's first
+    values, and a NaN takes torch's path (finite statistics, the NaN counted)."""
     import tui.engine.snapshot as snapshot
 
     generator = torch.Generator().manual_seed(1)
