@@ -394,3 +394,40 @@ done = True
     before_each_write = [step.tensors["d"].summary.max for step in steps if step.kind == "line" and step.line == 5]
     assert before_each_write == [2999.0, 5998.0, 11996.0]  # a fresh `w.data`, at version 0 each time
     assert steps[-1].tensors["d"].summary.max == 23992.0
+
+
+def test_writes_through_data_to_a_big_tensor_show_at_the_next_step(tmp_path):
+    """`w.data` is an alias with a version counter of its own, so a write through it (the seed
+    course's `param.data.add_(...)`) bumps no version of w's: over 256 elements, where no bytes are
+    compared, the summaries still follow the writes, through a fresh alias, a kept one, a grad's
+    alias and an index into one; each line's numbers are the eager run's."""
+    script = write(tmp_path, "data_writes.py", """import torch
+w = torch.ones(300, requires_grad=True)
+kept = w.data
+for i in range(2):
+    loss = (w * 2).sum()
+    loss.backward()
+    w.data.add_(w.grad, alpha=-0.1)
+    w.grad = None
+loss = (w * 2).sum()
+loss.backward()
+kept.mul_(3)
+w.grad.data.zero_()
+w.data[0] = 7.0
+print(w.sum().item())
+""")
+    steps, _ = record(script)
+    lines = {}
+    for step in steps:
+        if step.kind == "line" and "w" in step.tensors:
+            lines.setdefault(step.line, []).append(step.tensors["w"])
+    # The state before each line: after the first `add_` (line 7) the later lines see 0.8, then 0.6.
+    assert [round(view.summary.mean, 6) for view in lines[8]] == [0.8, 0.6]
+    assert [round(view.summary.mean, 6) for view in lines[4]] == [1.0, 0.8, 0.6]  # the header, and its exit
+    (after_mul,) = lines[12]
+    assert round(after_mul.summary.mean, 6) == round(0.6 * 3, 6) and after_mul.grad_summary.mean == 2.0
+    (after_zero,) = lines[13]
+    assert after_zero.grad_summary.mean == 0.0 and after_zero.grad_summary.zeros == 300
+    final = steps[-1].tensors["w"].summary
+    assert final.max == 7.0 and round(final.mean, 6) == round((7.0 + 299 * 1.8) / 300, 6)
+    assert "data" not in torch.Tensor.__dict__  # the run's `.data` property is gone: torch's own again

@@ -29,7 +29,7 @@ import torch  # this module patches torch for the duration of a run
 from tui.engine.accumulation import Accumulation
 from tui.engine.breakpoints import node_note
 from tui.engine.graph import GraphCapture, walk
-from tui.engine.snapshot import ViewMaker, hyperparameters, param_name, readable_grad, unprofiled
+from tui.engine.snapshot import ViewMaker, data_aliases, hyperparameters, param_name, readable_grad, unprofiled
 from tui.engine.stepmaker import Event, GradsReset, NodeRan, ParamUpdated
 from tui.steps.model import Graph, NodeEvent, ParamUpdate, Phase, ResetEvent, Role, TensorView, state_name
 from tui.steps.phases import is_zero_tensor
@@ -466,8 +466,25 @@ def _patch() -> None:
         if probes is not None:
             probes.optimizer_post(optimizer)
 
+    # `.data` hands out an alias whose writes bump no version of the tensor's: the views are told
+    # of each alias the script takes (snapshot._DataAliases). torch.Tensor defines no `data` of its
+    # own (it is TensorBase's descriptor), so removing ours restores it exactly.
+    real_data: Any = torch._C.TensorBase.__dict__["data"]  # the getset descriptor itself
+
+    def data_get(self: torch.Tensor) -> torch.Tensor:
+        alias = real_data.__get__(self)
+        if _probes() is not None:
+            data_aliases.taken(self, alias)
+        return alias
+
+    def data_set(self: torch.Tensor, value: torch.Tensor) -> None:
+        real_data.__set__(self, value)
+
     for wrapper, real in ((backward, real_backward), (grad, real_grad)):
         wrapper.__doc__, wrapper.__name__ = real.__doc__, real.__name__
+    if "data" not in torch.Tensor.__dict__:
+        torch.Tensor.data = property(data_get, data_set, doc=real_data.__doc__)  # type: ignore[assignment]
+        _originals["data"] = True
     torch.autograd.backward = backward
     torch.autograd.grad = grad
     torch.optim.Optimizer.zero_grad = optimizer_zero_grad  # type: ignore[method-assign]
@@ -481,6 +498,9 @@ def _patch() -> None:
 
 
 def _unpatch() -> None:
+    if _originals.pop("data", False):
+        del torch.Tensor.data
+    data_aliases.clear()
     torch.autograd.backward = _originals.pop("backward")
     torch.autograd.grad = _originals.pop("grad")
     torch.optim.Optimizer.zero_grad = _originals.pop("optimizer_zero")  # type: ignore[method-assign]

@@ -398,15 +398,70 @@ def _version(tensor: torch.Tensor) -> int:
         return -1
 
 
+class _DataAliases:
+    """The tensors whose `.data` the script took while a run is on, and the aliases it was given.
+
+    `w.data` is a new tensor on w's memory with a version counter of its own: `w.data.add_(...)`
+    (the seed course's own update) bumps the alias's version, never w's, so a big tensor's version
+    and storage say nothing of it. The probes hand every alias the script takes to `taken`;
+    `stamp` is what a tensor's content key adds: how many times its `.data` was taken, and the
+    versions of the aliases still alive. A tensor whose `.data` was taken is read again at the next
+    step, and again whenever a kept alias is written. Nothing is kept past the run (`clear`).
+    """
+
+    __slots__ = ("_table",)
+
+    def __init__(self) -> None:
+        # id(tensor) -> [weak reference to it, times taken, weak references to its live aliases]
+        self._table: dict[int, list[Any]] = {}
+
+    def taken(self, tensor: torch.Tensor, alias: torch.Tensor) -> None:
+        table = self._table
+        ident = id(tensor)
+        entry = table.get(ident)
+        if entry is None or entry[0]() is not tensor:
+
+            def forget(reference: Any) -> None:
+                if ident in table and table[ident][0] is reference:
+                    del table[ident]
+
+            try:
+                entry = [weakref.ref(tensor, forget), 0, []]
+            except TypeError:
+                return
+            table[ident] = entry
+        entry[1] += 1
+        try:
+            entry[2] = [reference for reference in entry[2] if reference() is not None] + [weakref.ref(alias)]
+        except TypeError:
+            pass
+
+    def stamp(self, tensor: torch.Tensor | None) -> tuple | None:
+        """None for a tensor whose `.data` was never taken (the common case: one dict lookup)."""
+        if not self._table or tensor is None:
+            return None
+        entry = self._table.get(id(tensor))
+        if entry is None or entry[0]() is not tensor:
+            return None
+        return entry[1], tuple(_version(alias) for alias in (reference() for reference in entry[2]) if alias is not None)
+
+    def clear(self) -> None:
+        self._table = {}
+
+
+data_aliases = _DataAliases()
+
+
 def _content_key(tensor: torch.Tensor) -> tuple:
-    """What identifies a tensor's content without reading it: its version, storage and layout."""
+    """What identifies a tensor's content without reading it: its version, storage and layout, and
+    what was done through its `.data` (`_DataAliases`)."""
     try:
         pointer = tensor.data_ptr()
     except Exception:
         pointer = None
     return (
         _version(tensor), pointer, tuple(tensor.shape), tensor.stride(), tensor.storage_offset(),
-        tensor.dtype, tensor.device,
+        tensor.dtype, tensor.device, data_aliases.stamp(tensor),
     )
 
 
@@ -468,8 +523,7 @@ class ViewMaker:
         `.grad`; a saved tensor unpacks as a new object at each capture. Same storage, layout and
         version: the same content, summarised once. A dense view of the same block in another order
         (the transpose) shares the statistics and reads only its first values. Only during a
-        backward pass or a capture, when no script code writes between the reads (a write through
-        `.data` bumps no version, here as for any big tensor); a weak reference to the storage
+        backward pass or a capture, when no script code writes between the reads; a weak reference to the storage
         keeps a freed one's address from being taken for another's, and nothing is held past the end.
         """
         if self._sharing == 0:
@@ -493,10 +547,11 @@ class ViewMaker:
 
         A tensor still bound to the same name, at the same version and storage, with the same
         grad object at the same version, is the previous step's view at the cost of a few
-        attribute reads. Small tensors (and small grads) are also compared by content, since
-        writes through `.data` do not bump `_version`: a CPU one by the bytes of its elements,
-        read straight from its memory (no torch operation), another by a kept CPU copy. Without
-        `compare_values` (a quiet sub-step, see StepMaker.make) that comparison is skipped.
+        attribute reads. Writes through `.data` do not bump `_version`: small tensors (and small
+        grads) are also compared by content, a CPU one by the bytes of its elements, read straight
+        from its memory (no torch operation), another by a kept CPU copy; for the others, what the
+        script did through their `.data` is part of the key (`_DataAliases`). Without
+        `compare_values` (a quiet sub-step, see StepMaker.make) the content comparison is skipped.
         `partial`: the entries are only the names that may have changed; the others keep what
         they had (the result holds the entries' views only).
         """
@@ -504,6 +559,7 @@ class ViewMaker:
         last = self._named
         named = dict(last) if partial else {}
         views: dict[str, TensorView] = {}
+        stamp = data_aliases.stamp
         for name, tensor, role, accumulated in entries:
             hit = last.get(name)
             if not compare_values and hit is not None and hit[0] is tensor:
@@ -517,6 +573,7 @@ class ViewMaker:
                         and tensor._version == quick[0]
                         and accumulated == quick[4]
                         and (grad is None or grad._version == quick[7][0])
+                        and quick[8] == (stamp(tensor), stamp(grad))
                     ):
                         named[name] = hit
                         views[name] = hit[3]
@@ -529,6 +586,7 @@ class ViewMaker:
                 quick = (
                     tensor._version, tensor.data_ptr(), tensor.shape, role, accumulated, tensor.requires_grad,
                     type(tensor.grad_fn), None if grad is None else (grad._version, grad.data_ptr(), grad.shape),
+                    (stamp(tensor), stamp(grad)),
                 )
                 small = tensor.numel() <= MAX_FULL_ELEMENTS, grad is not None and grad.numel() <= MAX_FULL_ELEMENTS
             except Exception:  # an odd tensor: the slow path shows what it can
