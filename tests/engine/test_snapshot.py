@@ -173,6 +173,58 @@ def test_the_cpu_path_over_65536_elements_gives_torch_alone_s_statistics(monkeyp
     assert summary is not None and summary.nan == 1 and summary.max == float(relu.nan_to_num(0).max())
 
 
+def test_a_broadcast_tensor_is_summarised_from_the_block_it_repeats():
+    """A stride of 0 (`expand`, autograd's grad of a sum or a mean) repeats a block: the summary is
+    its full copy's, read from the block alone, so even a broadcast too big to copy is summarised."""
+    import math
+
+    import tui.engine.snapshot as snapshot
+
+    generator = torch.Generator().manual_seed(3)
+    cases = (
+        torch.tensor(0.37).expand(300_000),
+        torch.randn(1, 300, generator=generator).expand(1000, 300),
+        torch.relu(torch.randn(400, 1, generator=generator)).expand(400, 500),
+        torch.randn(3, 1, 7, generator=generator).expand(3, 50, 7).transpose(0, 2),
+        torch.tensor([1.0, float("nan"), float("inf"), 0.0, -2.0]).reshape(5, 1).expand(5, 100),
+        torch.arange(6).reshape(6, 1).expand(6, 100),
+    )
+    for tensor in cases:
+        summary, copied = snapshot.summarize(tensor), tensor.contiguous()
+        assert summary is not None
+        exact = copied.double()
+        finite = exact[torch.isfinite(exact)]
+        assert summary.numel == tensor.numel() and summary.first == tuple(exact.reshape(-1)[:8].tolist())
+        assert (summary.min, summary.max) == (float(finite.min()), float(finite.max()))
+        assert (summary.nan, summary.inf, summary.zeros) == (
+            int(exact.isnan().sum()), int(exact.isinf().sum()), int((exact == 0).sum()))
+        assert math.isclose(summary.mean, float(finite.mean()), rel_tol=1e-6, abs_tol=1e-12)
+        assert math.isclose(summary.std, float(finite.std()), rel_tol=1e-6, abs_tol=1e-12)
+    assert snapshot.summarize(torch.randn(4, dtype=torch.complex64).expand(100, 4)).std is None
+    # A trillion elements (4 TB if copied out): the statistics of its one value.
+    huge = snapshot.summarize(torch.tensor(1.5).expand(10**6, 10**6))
+    assert huge is not None and (huge.numel, huge.min, huge.max, huge.mean, huge.std) == (10**12, 1.5, 1.5, 1.5, 0.0)
+    # The first values of a wide row are read without the row: a (N, 1) transpose of a (1, N) tensor.
+    wide = torch.arange(1_000_000.0).reshape(1, -1).t()
+    assert snapshot.first_values(wide) == tuple(float(value) for value in range(8))
+
+
+def test_a_sum_s_grad_shows_its_summary_in_the_backward_sub_steps(tmp_path):
+    """SumBackward0 hands on a broadcast of its incoming grad: the sub-step shows its statistics."""
+    script = write(tmp_path, "summed.py", """import torch
+w = torch.linspace(-1, 1, 100_000, requires_grad=True)
+loss = (w * 3).sum()
+loss.backward()
+""")
+    steps, _ = record(script)
+    (node,) = [step.node for step in steps if step.kind == "backward" and step.node.name == "SumBackward0"]
+    (sent,) = node.grad_inputs
+    assert sent.shape == (100_000,) and sent.summary is not None
+    assert (sent.summary.numel, sent.summary.min, sent.summary.max, sent.summary.mean, sent.summary.std) == (
+        100_000, 1.0, 1.0, 1.0, 0.0)
+    assert steps[-1].tensors["w"].grad_summary.mean == 3.0
+
+
 def test_a_data_write_by_a_hook_during_backward_shows_at_the_next_sub_step(tmp_path):
     """The script's own code between two sub-steps (a hook) ends the quiet sub-steps' shortcut.
 

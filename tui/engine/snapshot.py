@@ -162,10 +162,15 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
     CPU, numpy does the passes it does faster than torch, on the same memory
     (`_summarize_numpy` up to 65,536 elements, `_summarize_cpu` above). A dense view in
     another order (a transpose) is read in memory order, with no copy: its statistics are
-    those of the block it covers (`dense_block`), its first values those of its own order.
+    those of the block it covers (`dense_block`), its first values those of its own order. A
+    broadcast tensor (a stride of 0: autograd's grad of a sum or a mean) is summarised from the
+    block it repeats (`_summarize_repeated`), never copied out to its full size.
     """
     try:
         detached = tensor.detach()
+        repeated = _repeated_block(detached)
+        if repeated is not None:
+            return _summarize_repeated(detached, *repeated)
         block = dense_block(detached)
         flat = block if block is not None else detached.reshape(-1)
         numel = flat.numel()
@@ -187,6 +192,47 @@ def summarize(tensor: torch.Tensor) -> Summary | None:
         return _finite_summary(numel, low_, high_, mean_, std_, int(nonzero), first)
     except Exception:  # a summary is a courtesy: its absence is shown, not raised
         return None
+
+
+def _repeated_block(tensor: torch.Tensor) -> tuple[torch.Tensor, int] | None:
+    """A broadcast tensor's block of distinct elements and how many times each repeats (None: none repeats).
+
+    `expand` gives a dimension a stride of 0: every index along it reads the same memory. The
+    block is the tensor narrowed to the first index of each such dimension.
+    """
+    block, repeats = tensor, 1
+    for dim, (size, stride) in enumerate(zip(tensor.shape, tensor.stride())):
+        if stride == 0 and size > 1:
+            block = block.narrow(dim, 0, 1)
+            repeats *= size
+    return (block, repeats) if repeats > 1 else None
+
+
+def _summarize_repeated(tensor: torch.Tensor, block: torch.Tensor, repeats: int) -> Summary | None:
+    """The summary of a tensor whose elements are `block`'s, each `repeats` times.
+
+    Its minimum, maximum and mean are the block's; its counts (NaN, infinities, zeros) are the block's
+    times `repeats`; its spread is the block's sum of squared deviations, times `repeats`, over its own
+    count less one; its first values are read in its own order.
+    """
+    inner = summarize(block)
+    if inner is None:
+        return None
+    numel = tensor.numel()
+    finite = inner.numel - inner.nan - inner.inf  # the block's finite values, each `repeats` times
+    std: float | None = None
+    if inner.mean is not None and finite > 0 and (finite == 1 or inner.std is not None):
+        squares = 0.0 if finite == 1 else (inner.std or 0.0) ** 2 * (finite - 1)
+        std = math.sqrt(squares * repeats / (finite * repeats - 1))
+    return replace(
+        inner,
+        numel=numel,
+        std=std,
+        nan=inner.nan * repeats,
+        inf=inner.inf * repeats,
+        zeros=inner.zeros * repeats,
+        first=first_values(tensor),
+    )
 
 
 def dense_block(tensor: torch.Tensor) -> torch.Tensor | None:
@@ -212,12 +258,22 @@ def is_dense(tensor: torch.Tensor) -> bool:
 
 
 def _first_elements(tensor: torch.Tensor) -> torch.Tensor:
-    """The first values in the tensor's own (row-major) order, copying only the rows that hold them."""
+    """The first values in the tensor's own (row-major) order, copying only what holds them.
+
+    Each leading dimension is narrowed to the indices the first values need, until one needs more
+    than its first: at most about twice SUMMARY_FIRST elements are copied, however wide a row
+    (a (1, N) transpose or broadcast is not read whole).
+    """
     if tensor.dim() == 0:
         return tensor.reshape(1)
-    row = tensor[0].numel() if tensor.shape[0] else 1
-    rows = -(-SUMMARY_FIRST // max(row, 1))
-    return tensor[:rows].reshape(-1)[:SUMMARY_FIRST]
+    view, inner = tensor, tensor.numel()
+    for dim, size in enumerate(tensor.shape):
+        inner = inner // size if size else 0
+        rows = -(-SUMMARY_FIRST // max(inner, 1))
+        view = view.narrow(dim, 0, min(rows, size))
+        if rows > 1:
+            break  # the dimensions after this one are read whole: fewer than SUMMARY_FIRST elements each
+    return view.reshape(-1)[:SUMMARY_FIRST]
 
 
 def first_values(tensor: torch.Tensor) -> tuple[Any, ...]:
