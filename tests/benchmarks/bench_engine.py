@@ -10,6 +10,12 @@ the 10M MLP through the child process: median and p95 of a step_into's round tri
 Targets (issue 11): seed <= 1.15x, Adam MLP <= 1.2x, two-layer <= 2x, Transformer <= 2x,
 10M MLP <= 1.5x; live `s` p95 <= 100 ms.
 
+`--elements` measures the engine's ms per step against the number of elements instead
+(tests/benchmarks/scripts/elements.py, both sides with one torch thread, the script's own clock
+around its loop): a leaf of N elements changed by SGD at every iteration, against the same loop
+on a 10-element leaf beside a named tensor of N elements that never changes. The first grows with
+N (each change is summarised); the second stays flat (an unchanged tensor is not read again).
+
 `--classic` also runs the earlier measures:
 1. `gradstep record --breaks-only` of the 3 -> 2 -> 5 network trained 6,000 iterations
    (tests/scripts/mlp_3_2_5.py with 6,000 iterations, a breakpoint after the loop)
@@ -20,7 +26,7 @@ Targets (issue 11): seed <= 1.15x, Adam MLP <= 1.2x, two-layer <= 2x, Transforme
    the file size; target: recording under 2 s, file under 1 MB.
 
 Runs alternate between the variants so that load on the machine hits them alike.
-Usage: .venv/bin/python tests/benchmarks/bench_engine.py [--repeat N] [--only NAME ...] [--classic]
+Usage: .venv/bin/python tests/benchmarks/bench_engine.py [--repeat N] [--only NAME ...] [--classic] [--elements]
 """
 
 from __future__ import annotations
@@ -95,6 +101,70 @@ def record_table(repeat: int, only: list[str], threads: str | None, work: Path) 
             "record_rss_mib": statistics.median(rss for _, rss, _ in runs["record"]) / 1024,
         })
     return rows
+
+
+ELEMENTS = ((1, 200), (256, 200), (1_000, 200), (100_000, 200), (1_000_000, 50), (10_000_000, 10))  # (N, iterations)
+
+
+def loop_seconds(command: list[str], env: dict[str, str], times_file: Path) -> tuple[float, str]:
+    """The loop's seconds as elements.py measured them, and the command's stdout."""
+    times_file.unlink(missing_ok=True)
+    _, _, out = run_once(command, env)
+    return float(times_file.read_text()), out
+
+
+def recorded_steps(out: str) -> int:
+    found = re.search(r": (\d+) steps", out)
+    return int(found.group(1)) if found else 0
+
+
+def elements_table(repeat: int, work: Path) -> list[dict]:
+    """Per N and variant: the loop's medians under python and record, and the engine's ms per loop step."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    script = BENCH_SCRIPTS / "elements.py"
+    times_file = work / "loop.txt"
+    output = work / "elements.gstep"
+    record = [sys.executable, "-m", "tui", "record", str(script), "-o", str(output), "--"]
+    plain = [sys.executable, str(script)]
+    rows = []
+    for variant in ("changed", "unchanged"):
+        # The steps outside the loop: a run with no iterations.
+        _, out = loop_seconds([*record, "1", "0", variant, str(times_file)], env, times_file)
+        outside = recorded_steps(out)
+        for n, iterations in ELEMENTS:
+            arguments = [str(n), str(iterations), variant, str(times_file)]
+            runs: dict[str, list[float]] = {"plain": [], "record": []}
+            steps = 0
+            for round_index in range(repeat):
+                for name in ("plain", "record") if round_index % 2 == 0 else ("record", "plain"):
+                    seconds, out = loop_seconds([*(plain if name == "plain" else record), *arguments], env, times_file)
+                    runs[name].append(seconds)
+                    if name == "record":
+                        steps = recorded_steps(out) - outside
+            python_s, record_s = statistics.median(runs["plain"]), statistics.median(runs["record"])
+            rows.append({
+                "variant": variant, "elements": n, "iterations": iterations, "steps": steps,
+                "plain_s": python_s, "record_s": record_s,
+                "ms_per_step": (record_s - python_s) / steps * 1000 if steps else float("nan"),
+            })
+    return rows
+
+
+def print_elements(rows: list[dict]) -> None:
+    print("\nengine ms per step against the number of elements (OMP_NUM_THREADS=1; the loop's own clock)")
+    by = {(row["variant"], row["elements"]): row for row in rows}
+    print("| elements | iterations | steps in the loop | changed: python / record | changed: engine ms/step "
+          "| unchanged: python / record | unchanged: engine ms/step |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for n, iterations in ELEMENTS:
+        changed, unchanged = by.get(("changed", n)), by.get(("unchanged", n))
+        if changed is None or unchanged is None:
+            continue
+        print(
+            f"| {n:,} | {iterations} | {changed['steps']:,} | {changed['plain_s']:.3f} / {changed['record_s']:.3f} s | "
+            f"{changed['ms_per_step']:.3f} | {unchanged['plain_s']:.3f} / {unchanged['record_s']:.3f} s | "
+            f"{unchanged['ms_per_step']:.3f} |"
+        )
 
 
 def print_table(rows: list[dict], title: str) -> None:
@@ -318,12 +388,18 @@ def main() -> None:
     parser.add_argument("--no-default-threads", action="store_true", help="only the OMP_NUM_THREADS=1 table")
     parser.add_argument("--no-live", action="store_true", help="skip the live `s` measure")
     parser.add_argument("--classic", action="store_true", help="also the breaks-only and pipe measures")
+    parser.add_argument("--elements", action="store_true", help="only ms per step against the number of elements")
     args = parser.parse_args()
     # gradstep as pip installs it: its modules compiled once (with PYTHONDONTWRITEBYTECODE set, as on
     # some machines, every `record` run would compile ~40 modules anew, ~0.2 s that no user pays).
     import compileall
 
     compileall.compile_dir(REPO / "tui", quiet=1)
+    if args.elements:
+        print(f"medians of {args.repeat} alternating runs of each side, each a fresh process")
+        with tempfile.TemporaryDirectory(prefix="gradstep-bench-") as folder:
+            print_elements(elements_table(args.repeat, Path(folder)))
+        return
     print(f"medians of {args.repeat} alternating runs; wall clock, each side a fresh process (torch's import included)")
     with tempfile.TemporaryDirectory(prefix="gradstep-bench-") as folder:
         work = Path(folder)
