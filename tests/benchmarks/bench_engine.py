@@ -15,6 +15,7 @@ Targets (issue 11): seed <= 1.15x, Adam MLP <= 1.2x, two-layer <= 2x, Transforme
 around its loop): a leaf of N elements changed by SGD at every iteration, against the same loop
 on a 10-element leaf beside a named tensor of N elements that never changes. The first grows with
 N (each change is summarised); the second stays flat (an unchanged tensor is not read again).
+Then a loop with no tensor at all: what a step costs as such.
 
 `--classic` also runs the earlier measures:
 1. `gradstep record --breaks-only` of the 3 -> 2 -> 5 network trained 6,000 iterations
@@ -127,11 +128,11 @@ def elements_table(repeat: int, work: Path) -> list[dict]:
     record = [sys.executable, "-m", "tui", "record", str(script), "-o", str(output), "--"]
     plain = [sys.executable, str(script)]
     rows = []
-    for variant in ("changed", "unchanged"):
+    for variant in ("changed", "unchanged", "none"):
         # The steps outside the loop: a run with no iterations.
         _, out = loop_seconds([*record, "1", "0", variant, str(times_file)], env, times_file)
         outside = recorded_steps(out)
-        for n, iterations in ELEMENTS:
+        for n, iterations in ELEMENTS if variant != "none" else ((1, 3000),):
             arguments = [str(n), str(iterations), variant, str(times_file)]
             runs: dict[str, list[float]] = {"plain": [], "record": []}
             steps = 0
@@ -165,6 +166,11 @@ def print_elements(rows: list[dict]) -> None:
             f"{changed['ms_per_step']:.3f} | {unchanged['plain_s']:.3f} / {unchanged['record_s']:.3f} s | "
             f"{unchanged['ms_per_step']:.3f} |"
         )
+    none = by.get(("none", 1))
+    if none is not None:
+        print(f"\nno tensor at all (two lines on a float, {none['iterations']:,} iterations): "
+              f"{none['ms_per_step']:.3f} ms per step over {none['steps']:,} steps "
+              f"(python {none['plain_s']:.3f} s, record {none['record_s']:.3f} s)")
 
 
 def print_table(rows: list[dict], title: str) -> None:
