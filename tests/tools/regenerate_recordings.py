@@ -15,9 +15,10 @@ torch and Python versions, and the device's name. The script's path is stored re
 repository, so it does not vary. Steps carry no timestamps and are compared field for field, and
 their floats to within 1% (`close`): torch's matrix products (MKL's) take another kernel on an AVX-512
 CPU than on an AVX2 one and round the last bit otherwise, and training grows that. Lesson 05's
-recording, made on an AVX2 machine, differs from this AVX-512 machine's by one unit in float32's last
-place at its first backward and by up to 0.19% after 300 steps; MKL's reproducible mode (`MKL_CBWR`)
-narrows it, never to nothing. What a fixture stands for is its steps' kinds, lines, names, shapes,
+recording, made on another machine, differs from an AVX-512 machine's by one unit in float32's last
+place at its first backward and by up to 0.19% after 300 steps; holding MKL and ATen to AVX2
+(`MKL_CBWR`, `MKL_ENABLE_INSTRUCTIONS`, `ATEN_CPU_CAPABILITY`) narrows it to a few units, never to
+nothing. What a fixture stands for is its steps' kinds, lines, names, shapes,
 versions and texts, compared exactly; that the numbers are torch's own is what the engine tests check
 against eager PyTorch, on one machine.
 """
@@ -28,8 +29,8 @@ import argparse
 import dataclasses
 import math
 import sys
-from collections.abc import Mapping
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.fixtures.recordings import FIXTURES, REGENERATE, REPO, Fixture, fixture
