@@ -200,8 +200,11 @@ def _repeated_block(tensor: torch.Tensor) -> tuple[torch.Tensor, int] | None:
     `expand` gives a dimension a stride of 0: every index along it reads the same memory. The
     block is the tensor narrowed to the first index of each such dimension.
     """
+    strides = tensor.stride()
+    if 0 not in strides:  # the common case, told without a loop
+        return None
     block, repeats = tensor, 1
-    for dim, (size, stride) in enumerate(zip(tensor.shape, tensor.stride())):
+    for dim, (size, stride) in enumerate(zip(tensor.shape, strides)):
         if stride == 0 and size > 1:
             block = block.narrow(dim, 0, 1)
             repeats *= size
