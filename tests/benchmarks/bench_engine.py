@@ -71,6 +71,12 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return wall, usage.ru_maxrss, out
 
 
+def recorded_steps(out: str) -> int:
+    """The step count `gradstep record` prints ("wrote FILE: N steps ...")."""
+    found = re.search(r": (\d+) steps", out)
+    return int(found.group(1)) if found else 0
+
+
 def record_table(repeat: int, only: list[str], threads: str | None, work: Path) -> list[dict]:
     """One row per script: plain and record, alternating, `repeat` times each."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -90,8 +96,7 @@ def record_table(repeat: int, only: list[str], threads: str | None, work: Path) 
         for round_index in range(repeat):
             for name in variants if round_index % 2 == 0 else reversed(list(variants)):
                 runs[name].append(run_once(variants[name], env))
-        found = re.search(r": (\d+) steps", runs["record"][-1][2])
-        steps = int(found.group(1)) if found else 0
+        steps = recorded_steps(runs["record"][-1][2])
         plain = statistics.median(wall for wall, _, _ in runs["plain"])
         record = statistics.median(wall for wall, _, _ in runs["record"])
         rows.append({
@@ -112,11 +117,6 @@ def loop_seconds(command: list[str], env: dict[str, str], times_file: Path) -> t
     times_file.unlink(missing_ok=True)
     _, _, out = run_once(command, env)
     return float(times_file.read_text()), out
-
-
-def recorded_steps(out: str) -> int:
-    found = re.search(r": (\d+) steps", out)
-    return int(found.group(1)) if found else 0
 
 
 def elements_table(repeat: int, work: Path) -> list[dict]:
