@@ -277,6 +277,32 @@ def test_the_graph_is_walked_again_only_when_a_root_is_another_node(monkeypatch)
     assert len(walks) == 1 and third.nodes[0].name == "MulBackward0" and len(third.nodes) == len(second.nodes) + 1
 
 
+def test_a_capture_cut_short_leaves_the_next_one_whole():
+    """record's ^C handler raises wherever the script's thread is, inside a graph capture too: the
+    capture after it (the run's end step) still sees the whole graph, as a fresh capture does."""
+    import pytest
+
+    from tui.engine.graph import GraphCapture
+    from tui.engine.snapshot import ViewMaker
+
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * 3).sum()
+    capture, views = GraphCapture(), ViewMaker()
+    capture.capture([("w", w), ("loss", loss)], {id(w): "w"}, views.view)
+    longer = loss * w.sum()  # a new root: walked again, then cut short while its nodes are built
+
+    def interrupted(tensor):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        capture.capture([("w", w), ("loss", longer)], {id(w): "w"}, interrupted)
+    graph = capture.capture([("w", w), ("loss", longer)], {id(w): "w"}, views.view)
+    fresh = GraphCapture().capture([("w", w), ("loss", longer)], {id(w): "w"}, ViewMaker().view)
+    assert graph is not None and fresh is not None
+    assert [node.name for node in graph.nodes] == [node.name for node in fresh.nodes]
+    assert len(graph.nodes) > 3
+
+
 def test_numpy_and_torch_summaries_agree_on_mid_sized_cpu_tensors():
     """Up to 65,536 elements a CPU float tensor is summarised through numpy; above, by numpy and torch
     together. Both give the same statistics; a transposed view summarises its own order's first

@@ -78,8 +78,10 @@ class GraphCapture:
         self._tensor_refs: dict[int, tuple[Any, int]] = {}
         self._new_refs: dict[int, tuple[Any, int]] = {}
         self._next_ref = 0
-        self._walked: tuple[tuple[Any, ...], list[Any]] | None = None  # the last walk's root nodes and order
-        self._leaf_positions: list[int] = []  # where in that order the AccumulateGrad nodes are
+        # The last walk: its root nodes, its order, its records and where in the order the
+        # AccumulateGrad nodes are. One tuple, set in one assignment: a capture cut short (record's
+        # ^C handler raises wherever the script's thread is) leaves no walk beside another's records.
+        self._walked: tuple[tuple[Any, ...], list[Any], dict[int, _NodeRecord], list[int]] | None = None
         self._last_order: list[Any] | None = None  # the order and generation self._last was built from
         self._last_generation = -1
 
@@ -134,20 +136,20 @@ class GraphCapture:
         if walked is not None and len(walked[0]) == len(root_nodes) and all(
             old is new for old, (_, new) in zip(walked[0], root_nodes)
         ):
-            order, records = walked[1], self._records
+            _, order, records, leaf_positions = walked
         else:
             order = walk((grad_fn for _, grad_fn in root_nodes), MAX_NODES)
             records = {id(node): self._record(node) for node in order}
-            self._walked = (tuple(grad_fn for _, grad_fn in root_nodes), order)
-            self._leaf_positions = [
+            leaf_positions = [
                 position for position, node in enumerate(order) if "variable" in records[id(node)].attr_names_all
             ]
+            self._walked = (tuple(grad_fn for _, grad_fn in root_nodes), order, records, leaf_positions)
         if last is not None and self._last_order is order and self._last_generation == self.generation:
             # The same nodes as the last capture, and no backward since: only a leaf's AccumulateGrad
             # node can differ (its variable updated in place, or another name), so only those are built.
             self._new_refs = dict(self._tensor_refs)
             nodes = list(last.nodes)
-            for position in self._leaf_positions:
+            for position in leaf_positions:
                 nodes[position] = self._build(records[id(order[position])], records, leaf_names, view_of)
         else:
             self._new_refs = {}
