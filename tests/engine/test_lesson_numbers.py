@@ -182,6 +182,12 @@ def test_06_linear_regression_fits_pi_and_42_by_hand_and_with_sgd(recorded):
     assert any(step.phase == "optimize" for step in hand_steps)
     hand_reset_line = line_of(lesson_id, "hand_model.zero_grad()")
     assert any(step.kind == "reset" and step.line == hand_reset_line for step in steps)
+    # `param` still holds hand_model.bias after the update loop: the reset and the next backward call
+    # it by its path, as the tensors table does.
+    hand_resets = [step.reset.tensors for step in steps if step.kind == "reset" and step.line == hand_reset_line]
+    assert hand_resets and all(tensors == ("hand_model.weight", "hand_model.bias") for tensors in hand_resets)
+    leaves = {step.node.leaf for step in steps if step.kind == "accumulate"}
+    assert leaves == {"hand_model.weight", "hand_model.bias", "sgd_model.weight", "sgd_model.bias"}
 
 
 def test_07_custom_function_gives_1_at_two_and_0_at_three(recorded):

@@ -509,3 +509,61 @@ print(w.sum().item())
     final = steps[-1].tensors["w"].summary
     assert final.max == 7.0 and round(final.mean, 6) == round((7.0 + 299 * 1.8) / 300, 6)
     assert "data" not in torch.Tensor.__dict__  # the run's `.data` property is gone: torch's own again
+
+
+LOOP_NAMES = """import torch
+
+layer = torch.nn.Linear(2, 1)
+w = layer.weight
+loss = layer(torch.ones(2)).sum()
+layer.zero_grad()
+loss.backward()
+with torch.no_grad():
+    for param in layer.parameters():
+        param -= 0.1 * param.grad
+layer.zero_grad()
+loss = layer(torch.ones(2)).sum()
+loss.backward()
+opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+opt.step()
+"""
+
+
+def test_a_tensor_is_called_by_its_own_name_then_its_module_path_never_by_a_loop_s_variable(tmp_path):
+    """`param` of `for param in layer.parameters()` is a window over the parameters: once the loop is
+    over it still holds the last one, layer.bias, which keeps its path in the graph's leaves, in the
+    AccumulateGrad sub-steps, in a reset's list and in the optimizer's updates. `w = layer.weight` is
+    the script's own name for the weight: it wins over the path."""
+    script = write(tmp_path, "loop_names.py", LOOP_NAMES)
+    steps, result = record(script)
+    assert result.status == "finished"
+    lines = script.read_text().splitlines()
+    second_backward = lines.index("loss.backward()", lines.index("layer.zero_grad()", 8)) + 1
+    accumulated = [step.node.leaf for step in steps if step.kind == "accumulate" and step.line == second_backward]
+    assert sorted(accumulated) == ["layer.bias", "w"]
+    last_reset = [step for step in steps if step.kind == "reset"][-1]
+    assert last_reset.reset.tensors == ("w", "layer.bias")
+    assert [step.update.param for step in steps if step.kind == "optimizer"] == ["w", "layer.bias"]
+    # While the loop moves `param` from one parameter to the next, the graph's leaves keep their names.
+    loop_lines = (lines.index("    for param in layer.parameters():") + 1, lines.index("        param -= 0.1 * param.grad") + 1)
+    loop_steps = [step for step in steps if step.line in loop_lines]
+    assert len(loop_steps) == 5
+    for step in loop_steps:
+        leaves = sorted(node.leaf for node in step.graph.nodes if node.name == "AccumulateGrad")
+        assert leaves == ["layer.bias", "w"], step.index
+    assert "param" in loop_steps[-1].tensors  # the loop's variable is still shown in the table, as itself
+
+
+def test_loop_variables_are_the_names_every_for_statement_binds():
+    import ast
+
+    from tui.engine.loops import loop_variables
+
+    tree = ast.parse(
+        "for name, (param, *rest) in model.named_parameters():\n    pass\n"
+        "def train():\n    for p in params:\n        pass\n"
+        "async def feed():\n    async for batch in loader:\n        pass\n"
+        "squares = [q * q for q in range(3)]\n"
+        "for item.attribute in things:\n    pass\n"
+    )
+    assert loop_variables(tree) == {"name", "param", "rest", "p", "batch"}

@@ -55,6 +55,8 @@ class LoopTable:
         self.loops: dict[int, Loop] = {}
         self._loop_of_line: dict[int, int | None] = {}
         self._headers: set[int] = set()
+        # The names a `for` statement of the script binds (`param` in `for param in model.parameters()`).
+        self.variables: frozenset[str] = loop_variables(tree)
         for statement in tree.body:
             self._visit(statement)
 
@@ -82,6 +84,24 @@ class LoopTable:
 
     def is_header(self, line: int) -> bool:
         return line in self._headers
+
+
+def loop_variables(tree: ast.AST) -> frozenset[str]:
+    """The names the targets of the script's `for` statements bind, in any scope.
+
+    Such a name is a window moving over other objects: after `for param in model.parameters()`,
+    `param` still holds the last parameter. A tensor that has another name is called by that one
+    (tui.engine.snapshot.Named.name_of).
+    """
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            names.update(
+                target.id
+                for target in ast.walk(node.target)
+                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store)  # not `item` of `item.x`
+            )
+    return frozenset(names)
 
 
 class LoopCounters:

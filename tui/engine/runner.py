@@ -423,7 +423,7 @@ class Runner:
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None:
         """The graph before a backward pass: the named tensors' and the pass's own roots."""
         with unprofiled:
-            named = collect_named(frame_namespaces(frame, self.maker.globals))
+            named = collect_named(frame_namespaces(frame, self.maker.globals), self.counters.table.variables)
             roots: list[tuple[str | None, torch.Tensor]] = [(name, tensor) for name, tensor, _ in named.tensors]
             roots.extend((None, tensor) for tensor in extra_roots)
             latest = {id(tensor): self.maker.latest_view(name) for name, tensor, _ in named.tensors}
@@ -436,7 +436,7 @@ class Runner:
         settled = self.maker.settled_names(frame)  # an AccumulateGrad mid-backward: the last step's names
         if settled is not None:
             return settled
-        return collect_named(frame_namespaces(frame, self.maker.globals)).name_of()
+        return collect_named(frame_namespaces(frame, self.maker.globals), self.counters.table.variables).name_of()
 
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str:
         for namespace in reversed(frame_namespaces(frame, self.maker.globals)):

@@ -876,15 +876,22 @@ class Named:
     tensors: list[tuple[str, torch.Tensor, Role]]
     scalars: dict[str, Any]
     optimizers: list[tuple[str, torch.optim.Optimizer]]
+    loop_variables: frozenset[str] = frozenset()  # names bound by the script's `for` statements
     _names: dict[int, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def name_of(self) -> dict[int, str]:
-        """id(tensor) -> its first name (the script's own name wins over module paths).
+        """id(tensor) -> the name a tensor is called by where it has several (a graph's leaves, an
+        optimizer's parameters, a reset's tensors).
 
-        Worked out once (a quiet sub-step reuses the Named); `tensors` is not to change after."""
+        The script's own name wins over a module path (`w = layer.weight`: `w`), and a module path
+        over a loop's variable: after `for param in model.parameters()`, `param` still holds the last
+        parameter, which stays `model.2.bias` (and the graph's leaves keep their names while the
+        loop moves `param` over them). Among equals, the first collected. Worked out once (a quiet
+        sub-step reuses the Named); `tensors` is not to change after."""
         if self._names is None:
             names: dict[int, str] = {}
-            for name, tensor, _ in sorted(self.tensors, key=lambda entry: "." in entry[0]):
+            loop_variables = self.loop_variables
+            for name, tensor, _ in sorted(self.tensors, key=lambda entry: (entry[0] in loop_variables, "." in entry[0])):
                 names.setdefault(id(tensor), name)
             self._names = names
         return self._names
@@ -915,8 +922,10 @@ def hyperparameters(group: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(pairs)
 
 
-def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
+def collect_named(namespaces: Iterable[Mapping[str, Any]], loop_variables: frozenset[str] = frozenset()) -> Named:
     """Tensors, nn.Module parameters/buffers, optimizers and numbers of the given namespaces.
+
+    `loop_variables`: the names the script's `for` statements bind (see `Named.name_of`).
 
     Later namespaces (a function's locals) override earlier ones (globals) name by name. While a
     run is on, namespaces whose names hold the very objects they held at the last collect give
@@ -929,7 +938,7 @@ def collect_named(namespaces: Iterable[Mapping[str, Any]]) -> Named:
         read = _classify(spaces)
         module_watch.remember_bindings(spaces, read)
     tensors, scalars, optimizers = read
-    named = Named(list(tensors), dict(scalars), optimizers)
+    named = Named(list(tensors), dict(scalars), optimizers, loop_variables)
     if optimizers:
         names = named.name_of()
         for name, optimizer in optimizers:

@@ -210,7 +210,7 @@ class StepMaker:
             assert self._named is not None
             named = self._named
         else:
-            named = collect_named(frame_namespaces(frame, self.globals))
+            named = collect_named(frame_namespaces(frame, self.globals), self.counters.table.variables)
             self._named_frame = frame
             self._retaining = [index for index, (_, tensor, _) in enumerate(named.tensors) if _may_retain_grad(tensor)]
         # Which names can have changed. A quiet backward node changes no named tensor but the grads
