@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+
 import torch
 
 from tests.engine.drive import record, write
+from tui.engine.loops import loop_variables
 from tui.engine.snapshot import ViewMaker, collect_named, make_view
 
 NAMED = """import torch
@@ -538,7 +541,8 @@ def test_a_tensor_is_called_by_its_own_name_then_its_module_path_never_by_a_loop
     steps, result = record(script)
     assert result.status == "finished"
     lines = script.read_text().splitlines()
-    second_backward = lines.index("loss.backward()", lines.index("layer.zero_grad()", 8)) + 1
+    second_zero_grad = lines.index("layer.zero_grad()", lines.index("layer.zero_grad()") + 1)
+    second_backward = lines.index("loss.backward()", second_zero_grad) + 1
     accumulated = [step.node.leaf for step in steps if step.kind == "accumulate" and step.line == second_backward]
     assert sorted(accumulated) == ["layer.bias", "w"]
     last_reset = [step for step in steps if step.kind == "reset"][-1]
@@ -555,10 +559,6 @@ def test_a_tensor_is_called_by_its_own_name_then_its_module_path_never_by_a_loop
 
 
 def test_loop_variables_are_the_names_every_for_statement_binds():
-    import ast
-
-    from tui.engine.loops import loop_variables
-
     tree = ast.parse(
         "for name, (param, *rest) in model.named_parameters():\n    pass\n"
         "def train():\n    for p in params:\n        pass\n"

@@ -30,7 +30,7 @@ from tui.engine.graph import GraphCapture
 from tui.engine.loops import BREAK_NAME, FOR_NAME, WHILE_NAME, LoopCounters
 from tui.engine.probes import Probes
 from tui.engine.script_input import LineReader, script_input
-from tui.engine.snapshot import ViewMaker, collect_named, frame_namespaces, module_watch, unprofiled
+from tui.engine.snapshot import ViewMaker, frame_namespaces, module_watch, unprofiled
 from tui.engine.stepmaker import (
     Ended,
     Event,
@@ -368,7 +368,7 @@ class Runner:
         """The paused script's named tensors, live (call only from the script's thread while paused)."""
         if self.paused_frame is None:
             raise BadInput("the script is not paused at a line: pause it to export its live tensors")
-        named = collect_named(frame_namespaces(self.paused_frame, self.maker.globals))
+        named = self.maker.named_at(self.paused_frame)
         return {name: tensor for name, tensor, _ in named.tensors}
 
     def capturing(self) -> bool:
@@ -423,7 +423,7 @@ class Runner:
     def event_graph(self, frame: FrameType | None, extra_roots: Sequence[torch.Tensor]) -> Graph | None:
         """The graph before a backward pass: the named tensors' and the pass's own roots."""
         with unprofiled:
-            named = collect_named(frame_namespaces(frame, self.maker.globals), self.counters.table.variables)
+            named = self.maker.named_at(frame)
             roots: list[tuple[str | None, torch.Tensor]] = [(name, tensor) for name, tensor, _ in named.tensors]
             roots.extend((None, tensor) for tensor in extra_roots)
             latest = {id(tensor): self.maker.latest_view(name) for name, tensor, _ in named.tensors}
@@ -436,7 +436,7 @@ class Runner:
         settled = self.maker.settled_names(frame)  # an AccumulateGrad mid-backward: the last step's names
         if settled is not None:
             return settled
-        return collect_named(frame_namespaces(frame, self.maker.globals), self.counters.table.variables).name_of()
+        return self.maker.named_at(frame).name_of()
 
     def name_in_script(self, obj: Any, frame: FrameType | None) -> str:
         for namespace in reversed(frame_namespaces(frame, self.maker.globals)):

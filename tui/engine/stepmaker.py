@@ -149,6 +149,10 @@ class StepMaker:
             return self._named.name_of()
         return None
 
+    def named_at(self, frame: FrameType | None) -> Named:
+        """The tensors, numbers and optimizers the script's names hold at `frame` (read now)."""
+        return collect_named(frame_namespaces(frame, self.globals), self.counters.table.variables)
+
     def clear(self) -> None:
         self.views.clear()
         self.graphs.clear()
@@ -210,7 +214,7 @@ class StepMaker:
             assert self._named is not None
             named = self._named
         else:
-            named = collect_named(frame_namespaces(frame, self.globals), self.counters.table.variables)
+            named = self.named_at(frame)
             self._named_frame = frame
             self._retaining = [index for index, (_, tensor, _) in enumerate(named.tensors) if _may_retain_grad(tensor)]
         # Which names can have changed. A quiet backward node changes no named tensor but the grads
